@@ -1,0 +1,74 @@
+"""Copy the theme and the BokehJS bundles into the site under content-hashed names.
+
+BokehJS is taken from the installed ``bokeh`` package, so the JavaScript always
+matches the Python that serialised the figures. Hashed names let a host cache
+each file for as long as it likes, and every URL is relative to the page so the
+site works at a domain root, under a sub-path and from ``file://``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bokeh
+from bokeh.util.paths import bokehjs_path
+
+from .embedding import BUNDLE_ORDER
+from .errors import BuildError
+from .write import SiteWriter
+
+ASSETS_DIR = "assets"
+# Theme files that the page refers to by a fixed logical name; anything else in
+# theme/ (fonts, images) is copied as well, hashed, and listed in AssetMap.urls.
+THEME_SUFFIXES = {".css", ".js", ".svg", ".png", ".woff2", ".ico", ".webmanifest"}
+
+
+@dataclass
+class AssetMap:
+    """Logical asset names (``essay.css``, ``bokeh-widgets``) mapped to their URLs in the site."""
+
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self.urls[name]
+        except KeyError:
+            raise BuildError(
+                f"asset {name!r} not found",
+                hint=f"add it to theme/ or use one of: {', '.join(sorted(self.urls))}",
+            ) from None
+
+
+def copy_theme(theme_dir: Path, writer: SiteWriter, assets: AssetMap) -> None:
+    """Copy every theme file into ``assets/`` under a hashed name."""
+    if not theme_dir.is_dir():
+        raise BuildError(
+            "theme folder not found",
+            path=theme_dir,
+            hint="restore theme/ from the repository or pass --theme DIR",
+        )
+    for path in sorted(theme_dir.rglob("*")):
+        if path.is_file() and path.suffix in THEME_SUFFIXES:
+            relative = path.relative_to(theme_dir).as_posix()
+            assets.urls[relative] = writer.write_hashed(f"{ASSETS_DIR}/{relative}", path.read_bytes())
+
+
+def copy_bokehjs(bundles: set[str], writer: SiteWriter, assets: AssetMap) -> list[str]:
+    """Copy the minified BokehJS bundles the figures need; return their URLs in load order."""
+    source = Path(bokehjs_path()) / "js"
+    urls = []
+    for bundle in BUNDLE_ORDER:
+        if bundle not in bundles:
+            continue
+        path = source / f"{bundle}.min.js"
+        if not path.is_file():
+            raise BuildError(
+                f"BokehJS bundle missing from the installed bokeh {bokeh.__version__}",
+                path=path,
+                hint="reinstall bokeh: pip install --force-reinstall bokeh",
+            )
+        name = f"{ASSETS_DIR}/{bundle}-{bokeh.__version__}.min.js"
+        assets.urls[bundle] = writer.write_hashed(name, path.read_bytes())
+        urls.append(assets.urls[bundle])
+    return urls

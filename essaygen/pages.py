@@ -1,0 +1,68 @@
+"""Stage 4 continued: assemble the rendered sections and figures into the site's pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+import bokeh
+
+from .assets import AssetMap
+from .config import SiteConfig
+from .content import Section
+from .embedding import BuiltFigure
+from .render import RenderedSection, make_environment, render_markdown, render_template
+from .write import SiteWriter
+
+if TYPE_CHECKING:
+    from .model import CompressionModel
+    from .pipeline import ProjectPaths
+
+
+def render_site(
+    paths: "ProjectPaths",
+    config: SiteConfig,
+    sections: list[Section],
+    figures: list[BuiltFigure],
+    values: Mapping[str, str],
+    model: "CompressionModel",
+    assets: AssetMap,
+    bokeh_urls: list[str],
+    writer: SiteWriter,
+) -> int:
+    """Render every page into ``writer`` and return how many pages were written."""
+    env = make_environment(paths.templates)
+    by_name = {figure.name: figure for figure in figures}
+
+    def render_figure(name: str) -> str:
+        return render_template(env, "figure.html", paths.templates, {"figure": by_name[name]})
+
+    used_ids = {section.id for section in sections} | {figure.element_id for figure in figures}
+    rendered = [
+        RenderedSection(
+            id=section.id,
+            title=section.title,
+            kicker=section.kicker,
+            description=section.description,
+            html=render_markdown(section, render_figure, values, used_ids),
+            source=section.path,
+        )
+        for section in sections
+    ]
+    common = {
+        "config": config,
+        "assets": assets,
+        "bokeh_urls": bokeh_urls,
+        "bokeh_version": bokeh.__version__,
+        "model": model,
+    }
+    pages = {
+        "index.html": ("page.html", {"sections": rendered, "figures": figures}),
+        "404.html": ("404.html", {}),
+    }
+    for output, (template, context) in pages.items():
+        html = render_template(env, template, paths.templates, {**common, **context})
+        writer.write_text(output, html)
+    writer.write_bytes(".nojekyll", b"")
+    return len(pages)
+
