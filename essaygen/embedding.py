@@ -34,6 +34,7 @@ class BuiltFigure:
     spec: FigureSpec
     directive: Directive
     html: str
+    readouts: str
     facts: tuple[tuple[str, str], ...]
     item_json: str | None  # None for figures made of static HTML only
     bundles: frozenset[str]
@@ -127,6 +128,7 @@ def build_figure(spec: FigureSpec, directive: Directive, model: Any, theme: Any 
         spec=spec,
         directive=directive,
         html=parts.html,
+        readouts=parts.readouts,
         facts=parts.facts,
         item_json=item_json,
         bundles=bundles,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import PageWatcher, chromium_context, serve_site, wait_for_figures
 from essaygen import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,3 +57,52 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+# Browser fixtures: the real essay is built once per test session into a
+# temporary folder, served on 127.0.0.1 under a sub-path as on GitHub Pages,
+# and opened in headless Chromium.
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """Build the real essay (content/, data/, templates/, theme/) once and return the site folder."""
+    out = tmp_path_factory.mktemp("essay") / "site"
+    code = cli.main(["build", "-q", "--root", str(REPO), "--out", str(out)])
+    assert code == 0, "building the real essay failed; run `python build.py` to see why"
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path):
+    with serve_site(built_site, "/essay/") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def desktop_context():
+    with chromium_context(viewport=DESKTOP) as context:
+        yield context
+
+
+@pytest.fixture
+def essay_page(desktop_context, site_url):
+    """The essay opened at desktop width with every figure rendered; fails on console errors."""
+    page = desktop_context.new_page()
+    watcher = PageWatcher(page, allowed_origin=site_url.split("/essay/")[0])
+    page.goto(site_url)
+    wait_for_figures(page)
+    yield page
+    page.close()
+    watcher.assert_clean()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder for screenshots that tests keep for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

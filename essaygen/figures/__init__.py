@@ -29,12 +29,17 @@ class FigureParts:
     """What a figure function returns when it is more than one Bokeh layout.
 
     ``html`` is trusted static HTML placed before the Bokeh root (equations,
-    diagrams). ``facts`` are (label, value) rows shown as a small table when
-    the page is read without JavaScript and no captured image exists.
+    diagrams). ``readouts`` is trusted HTML placed after the root inside an
+    ``aria-live`` region: live values that ``CustomJS`` callbacks update in the
+    page's own DOM, rendered at build time with the numpy values of the default
+    control positions so that they read correctly without JavaScript.
+    ``facts`` are (label, value) rows shown as a small table when the page is
+    read without JavaScript and no captured image exists.
     """
 
     root: Any = None
     html: str = ""
+    readouts: str = ""
     facts: tuple[tuple[str, str], ...] = ()
 
 

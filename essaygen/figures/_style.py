@@ -1,0 +1,48 @@
+"""Shared look of the essay's Bokeh figures: palette, plot defaults and controls.
+
+Plot backgrounds are transparent so the page colour (light or dark) shows
+through; theme/essay.js recolours axes, grids and text when the reader
+switches theme. Series colours are chosen to read on both backgrounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bokeh.plotting import figure as bokeh_figure
+
+# One colour per technique, used in every figure so a reader learns them once.
+TECHNIQUE_COLOURS = {
+    "quantisation": "#2f7fc1",
+    "pruning": "#d1603d",
+    "distillation": "#3a9a6b",
+    "low-rank": "#8a62c9",
+}
+NEUTRAL = "#7d8794"
+HIGHLIGHT = "#e0a100"
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'
+
+
+def new_plot(**options: Any):
+    """Create a Bokeh figure with the essay's defaults: full width, no toolbar, transparent fill."""
+    settings: dict[str, Any] = {
+        "sizing_mode": "stretch_width",
+        "height": 320,
+        "toolbar_location": None,
+        "tools": "",
+        "background_fill_color": None,
+        "border_fill_color": None,
+        "outline_line_color": None,
+        "min_border_left": 48,
+        "min_border_right": 16,
+    }
+    settings.update(options)
+    plot = bokeh_figure(**settings)
+    plot.toolbar.logo = None
+    for axis in (*plot.xaxis, *plot.yaxis):
+        axis.axis_label_text_font = FONT
+        axis.axis_label_text_font_style = "normal"
+        axis.major_label_text_font = FONT
+    plot.title.text_font = FONT
+    plot.grid.grid_line_alpha = 0.4
+    return plot
