@@ -21,6 +21,7 @@ from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
+from markdown.util import AtomicString
 from markupsafe import Markup
 
 from .content import FIGURE_DIRECTIVE, NUM_DIRECTIVE, Section
@@ -69,7 +70,8 @@ class NumInlineProcessor(InlineProcessor):
     def handleMatch(self, m: re.Match, data: str):  # noqa: N802 (Markdown's API name)
         key = m.group("key").strip()
         element = etree.Element("span", {"class": "model-value", "data-key": key})
-        element.text = self.values[key]
+        # AtomicString stops later inline patterns from reading the value as Markdown or HTML.
+        element.text = AtomicString(self.values[key])
         return element, m.start(0), m.end(0)
 
 
