@@ -11,7 +11,7 @@ from .assets import AssetMap
 from .config import SiteConfig
 from .content import Section
 from .embedding import BuiltFigure
-from .render import RenderedSection, make_environment, render_markdown, render_template
+from .render import PageState, RenderedSection, make_environment, render_markdown, render_template
 from .write import SiteWriter
 
 if TYPE_CHECKING:
@@ -37,14 +37,14 @@ def render_site(
     def render_figure(name: str) -> str:
         return render_template(env, "figure.html", paths.templates, {"figure": by_name[name]})
 
-    used_ids = {section.id for section in sections} | {figure.element_id for figure in figures}
+    state = PageState(used_ids={section.id for section in sections} | {figure.element_id for figure in figures})
     rendered = [
         RenderedSection(
             id=section.id,
             title=section.title,
             kicker=section.kicker,
             description=section.description,
-            html=render_markdown(section, render_figure, values, used_ids),
+            html=render_markdown(section, render_figure, values, state),
             source=section.path,
         )
         for section in sections

@@ -28,6 +28,19 @@ from .content import FIGURE_DIRECTIVE, NUM_DIRECTIVE, Section
 from .errors import BuildError
 
 
+@dataclass
+class PageState:
+    """What sections rendered onto one page share: used element ids and the footnote count."""
+
+    used_ids: set[str]
+    footnotes: int = 0
+
+
+FOOTNOTE_REF = re.compile(r'(<a class="footnote-ref" href="#fn-[^"]+">)(\d+)(</a>)')
+FOOTNOTE_LIST = '<div class="footnote">\n<hr>\n<ol>'
+FOOTNOTE_ITEM = re.compile(r'<li id="fn-')
+
+
 @dataclass(frozen=True)
 class RenderedSection:
     """A section with its body rendered to HTML."""
@@ -112,9 +125,9 @@ def render_markdown(
     section: Section,
     render_figure: Callable[[str], str],
     values: Mapping[str, str],
-    used_ids: set[str],
+    state: PageState,
 ) -> Markup:
-    """Render one section's Markdown body to HTML."""
+    """Render one section's Markdown body to HTML, numbering footnotes on from earlier sections."""
     md = markdown.Markdown(
         extensions=[
             "footnotes",
@@ -129,12 +142,26 @@ def render_markdown(
         extension_configs={
             # Footnote ids such as "fn-pruning-1" stay unique across sections.
             "footnotes": {"SEPARATOR": f"-{section.id}-", "BACKLINK_TITLE": "Back to the text"},
-            "toc": {"slugify": make_slugify(used_ids), "permalink": False},
+            "toc": {"slugify": make_slugify(state.used_ids), "permalink": False},
             "smarty": {"smart_angled_quotes": False},
         },
         output_format="html",
     )
-    return Markup(md.convert(section.body))
+    return Markup(continue_footnote_numbers(md.convert(section.body), state))
+
+
+def continue_footnote_numbers(html: str, state: PageState) -> str:
+    """Renumber a section's footnotes so the page counts 1, 2, 3… across sections.
+
+    The footnotes extension numbers each Markdown document from 1; a reader
+    sees one page, so the markers and the list continue from earlier sections.
+    """
+    offset = state.footnotes
+    if offset:
+        html = FOOTNOTE_REF.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + offset}{m.group(3)}", html)
+        html = html.replace(FOOTNOTE_LIST, FOOTNOTE_LIST[:-1] + f' start="{offset + 1}">', 1)
+    state.footnotes += len(FOOTNOTE_ITEM.findall(html))
+    return html
 
 
 def make_environment(templates_dir: Path) -> jinja2.Environment:

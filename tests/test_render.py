@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from essaygen.content import load_section
-from essaygen.render import render_markdown
+from essaygen.render import PageState, render_markdown
 
 
 def section_from(tmp_path: Path, name: str, body: str, section_id: str):
@@ -14,13 +14,13 @@ def section_from(tmp_path: Path, name: str, body: str, section_id: str):
     return load_section(path)
 
 
-def render(section, used_ids=None, values=None):
+def render(section, state=None, values=None):
     return str(
         render_markdown(
             section,
             render_figure=lambda name: f'<figure id="figure-{name}"></figure>',
             values=values or {"gb": "16 GB"},
-            used_ids=used_ids if used_ids is not None else set(),
+            state=state if state is not None else PageState(used_ids=set()),
         )
     )
 
@@ -29,19 +29,33 @@ def test_footnote_ids_are_unique_across_sections(tmp_path):
     first = section_from(tmp_path, "01.md", "A[^1].\n\n[^1]: One.\n", "first")
     second = section_from(tmp_path, "02.md", "B[^1].\n\n[^1]: Two.\n", "second")
 
-    html = render(first) + render(second)
+    state = PageState(used_ids=set())
+    html = render(first, state) + render(second, state)
 
     assert 'id="fn-first-1"' in html
     assert 'id="fn-second-1"' in html
     assert 'href="#fn-second-1"' in html
 
 
+def test_footnote_numbers_continue_across_sections(tmp_path):
+    first = section_from(tmp_path, "01.md", "A[^a] and B[^b].\n\n[^a]: One.\n[^b]: Two.\n", "first")
+    second = section_from(tmp_path, "02.md", "C[^c].\n\n[^c]: Three.\n", "second")
+    state = PageState(used_ids=set())
+
+    html = render(first, state) + render(second, state)
+
+    assert '<a class="footnote-ref" href="#fn-first-b">2</a>' in html
+    assert '<a class="footnote-ref" href="#fn-second-c">3</a>' in html
+    assert '<ol start="3">' in html
+    assert state.footnotes == 3
+
+
 def test_heading_ids_are_unique_across_the_page(tmp_path):
-    used = {"first", "second"}
+    state = PageState(used_ids={"first", "second"})
     first = section_from(tmp_path, "01.md", "### Method\n", "first")
     second = section_from(tmp_path, "02.md", "### Method\n\n### First\n", "second")
 
-    html = render(first, used) + render(second, used)
+    html = render(first, state) + render(second, state)
 
     assert '<h3 id="method">' in html
     assert '<h3 id="method-2">' in html
