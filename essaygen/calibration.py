@@ -19,7 +19,6 @@ about 0.004 of RMS residual against an unconstrained fit.
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import sys
 from dataclasses import dataclass
@@ -157,11 +156,11 @@ def fit_prune(
     p = np.array([point.settings["p"] for point in points])
     observed = np.array([point.observed for point in points])
     costs = [gentle_cost] if gentle_cost is not None else np.arange(0.0, GENTLE_COST_CAP + 1e-9, 0.002)
-    grid = np.array([
-        (c, t, w)
-        for c, t, w in itertools.product(costs, np.arange(min_cliff_start, 0.951, 0.01), np.arange(0.05, 0.701, 0.01))
-        if t + w <= 1.0 + 1e-9
-    ])
+    # Every (c, t, w) in itertools.product order, built with numpy because a
+    # Python loop over the ~490,000 combinations dominated the build's time.
+    axes = np.meshgrid(costs, np.arange(min_cliff_start, 0.951, 0.01), np.arange(0.05, 0.701, 0.01), indexing="ij")
+    grid = np.stack([axis.ravel() for axis in axes], axis=1)
+    grid = grid[grid[:, 1] + grid[:, 2] <= 1.0 + 1e-9]
     c, t, w = (grid[:, i : i + 1] for i in range(3))
     u = np.clip((p - t) / w, 0.0, 1.0)
     rms = _rms(observed - (1.0 - c * p**2) * (1.0 - u**3))

@@ -38,6 +38,9 @@ class BuiltFigure:
     facts: tuple[tuple[str, str], ...]
     item_json: str | None  # None for figures made of static HTML only
     bundles: frozenset[str]
+    # Images captured at build time for readers without JavaScript
+    # (an essaygen.snapshots.Fallback); None when no browser was available.
+    fallback: Any = None
 
     @property
     def name(self) -> str:
@@ -84,15 +87,24 @@ def placed_figures(sections: Iterable[Section], registry: dict[str, FigureSpec])
 
 
 def build_figures(
-    directives: list[Directive], registry: dict[str, FigureSpec], model: Any, theme: Any = None
+    directives: list[Directive],
+    registry: dict[str, FigureSpec],
+    model: Any,
+    theme: Any = None,
+    cache: Any = None,
 ) -> list[BuiltFigure]:
-    """Run each placed figure's function and serialise its Bokeh root."""
+    """Run each placed figure's function and serialise its Bokeh root.
+
+    ``cache`` is an :class:`essaygen.cache.FigureCache` that reuses a figure's
+    output while its inputs are unchanged; without one every figure is built.
+    """
     built: list[BuiltFigure] = []
     errors: list[BuildError] = []
+    make = cache.build_figure if cache is not None else build_figure
     for directive in directives:
         spec = registry[directive.name]
         try:
-            built.append(build_figure(spec, directive, model, theme))
+            built.append(make(spec, directive, model, theme))
         except BuildError as error:
             errors.append(error)
     raise_collected(errors)

@@ -16,11 +16,15 @@ from typing import Iterator
 from .assets import AssetMap, copy_bokehjs, copy_theme
 from .config import SiteConfig, load_config
 from .content import Section, load_sections
+from .cache import CACHE_DIR, FigureCache
 from .embedding import BuiltFigure, build_figures, placed_figures
 from .errors import BuildError, raise_collected
 from .figures import load_registry
 from .model import CompressionModel, load_model
+from .fragment import FragmentOptions, render_fragment
 from .pages import render_site
+from .snapshots import capture_fallbacks
+from .publishing import config_with_environment
 from .write import SiteWriter
 
 log = logging.getLogger("essaygen")
@@ -74,11 +78,24 @@ def stage(name: str, timings: dict[str, float]) -> Iterator[dict[str, str]]:
     log.info("%-18s %s (%.0f ms)", name, detail, elapsed * 1000)
 
 
-def build(paths: ProjectPaths, config: SiteConfig | None = None) -> BuildResult:
-    """Build the essay from ``paths`` into ``paths.out``; raise BuildError on any problem."""
+def build(
+    paths: ProjectPaths,
+    config: SiteConfig | None = None,
+    cache: FigureCache | None = None,
+    fragment: FragmentOptions | None = None,
+    preview: bool = False,
+) -> BuildResult:
+    """Build the essay from ``paths`` into ``paths.out``; raise BuildError on any problem.
+
+    Figures come from ``cache`` while their inputs are unchanged; without one,
+    the build uses a cache on disk under ``ROOT/.cache/``. With ``fragment``
+    the output is the embeddable ``essay.html`` fragment instead of a site.
+    ``preview`` (used by ``serve``) skips capturing figure pictures for readers
+    without JavaScript, which a live preview never shows.
+    """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    config = config or load_config(paths.root)
+    config = config_with_environment(config or load_config(paths.root))
 
     with stage("load content", timings) as counts:
         sections = load_sections(paths.content)
@@ -92,8 +109,11 @@ def build(paths: ProjectPaths, config: SiteConfig | None = None) -> BuildResult:
 
     with stage("build figures", timings) as counts:
         registry = load_registry()
-        figures = build_figures(placed_figures(sections, registry), registry, model)
+        cache = cache or FigureCache(paths.data, paths.root / CACHE_DIR)
+        cache.start_build()
+        figures = build_figures(placed_figures(sections, registry), registry, model, cache=cache)
         counts["figures"] = str(len(figures))
+        counts["from cache"] = str(cache.stats.hits)
 
     writer = SiteWriter(paths.out)
     try:
@@ -102,7 +122,12 @@ def build(paths: ProjectPaths, config: SiteConfig | None = None) -> BuildResult:
             copy_theme(paths.theme, writer, assets)
             bundles = set().union(*(figure.bundles for figure in figures))
             bokeh_urls = copy_bokehjs(bundles, writer, assets)
-            pages = render_site(paths, config, sections, figures, values, model, assets, bokeh_urls, writer)
+            if not preview:
+                figures = capture_fallbacks(figures, config, paths.root / CACHE_DIR, writer, assets, bokeh_urls)
+            if fragment is None:
+                pages = render_site(paths, config, sections, figures, values, model, assets, bokeh_urls, writer)
+            else:
+                pages = render_fragment(paths, config, sections, figures, values, assets, bokeh_urls, writer, fragment)
             counts["pages"] = str(pages)
 
         with stage("write site", timings) as counts:

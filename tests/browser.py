@@ -7,6 +7,7 @@ missing Chromium skips the browser tests; in CI (``CI`` set) it fails them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -44,26 +45,42 @@ def require_chromium() -> str:
     pytest.skip(message)
 
 
+_playwright = None
+
+
+def shared_playwright():
+    """Return the one Playwright driver of this test process, starting it on first use.
+
+    Playwright's synchronous API cannot be started while another instance runs
+    in the same thread, so contexts opened inside a test while a session-scoped
+    context is alive must share the driver.
+    """
+    global _playwright
+    if _playwright is None:
+        from playwright.sync_api import sync_playwright
+
+        _playwright = sync_playwright().start()
+        atexit.register(_playwright.stop)
+    return _playwright
+
+
 @contextlib.contextmanager
 def chromium_context(**context_options) -> Iterator[object]:
     """Start Chromium with a fresh profile and yield a Playwright browser context."""
-    from playwright.sync_api import sync_playwright
-
     executable = require_chromium()
     profile = tempfile.mkdtemp(prefix="essay-chromium-")
     try:
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                profile,
-                executable_path=executable,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                **context_options,
-            )
-            try:
-                yield context
-            finally:
-                context.close()
+        context = shared_playwright().chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            **context_options,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -72,9 +89,11 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     """Serves ``directory`` under ``prefix`` (such as ``/sub/path/``) and 404s elsewhere."""
 
     prefix = "/"
+    redirect_folders = True
 
-    def __init__(self, *args, directory: str, prefix: str, **kwargs) -> None:
+    def __init__(self, *args, directory: str, prefix: str, redirect_folders: bool = True, **kwargs) -> None:
         self.prefix = prefix
+        self.redirect_folders = redirect_folders
         super().__init__(*args, directory=directory, **kwargs)
 
     def translate_path(self, path: str) -> str:
@@ -85,8 +104,11 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         route = urlsplit(self.path).path
-        # A folder URL without its trailing slash redirects, as GitHub Pages does.
-        if route + "/" == self.prefix:
+        # A folder URL without its trailing slash redirects, as GitHub Pages does,
+        # or (redirect_folders=False) gets the folder's index.html as some hosts serve it.
+        if route + "/" == self.prefix and not self.redirect_folders:
+            self.path = self.prefix + "index.html"
+        elif route + "/" == self.prefix:
             self.send_response(HTTPStatus.MOVED_PERMANENTLY)
             self.send_header("Location", self.prefix)
             self.send_header("Content-Length", "0")
@@ -99,11 +121,17 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve_site(directory: Path, prefix: str = "/") -> Iterator[str]:
-    """Serve ``directory`` on 127.0.0.1 at ``prefix`` and yield the base URL."""
+def serve_site(directory: Path, prefix: str = "/", redirect_folders: bool = True) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 at ``prefix`` and yield the base URL.
+
+    With ``redirect_folders=False`` the prefix without its trailing slash
+    answers with the index page itself instead of a redirect.
+    """
     if not prefix.endswith("/"):
         prefix += "/"
-    handler = functools.partial(_SiteHandler, directory=str(directory), prefix=prefix)
+    handler = functools.partial(
+        _SiteHandler, directory=str(directory), prefix=prefix, redirect_folders=redirect_folders
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -146,10 +174,10 @@ class PageWatcher:
             self.failed_requests.append(f"{response.status} {response.url}")
 
     def assert_clean(self) -> None:
-        assert self.page_errors == []
-        assert self.console_errors == []
-        assert self.failed_requests == []
-        assert self.foreign_requests == []
+        assert self.page_errors == [], f"page errors: {self.page_errors}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+        assert self.failed_requests == [], f"failed requests: {self.failed_requests}"
+        assert self.foreign_requests == [], f"requests to other hosts: {self.foreign_requests}"
 
 
 def wait_for_figures(page, timeout_ms: int = 30_000) -> int:

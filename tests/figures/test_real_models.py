@@ -1,0 +1,217 @@
+"""The real-models figure: sizes and quality at 16 bits and INT4, published INT4 points, the frontier and the budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bokeh.embed import json_item
+from bokeh.models import Arrow, ColumnDataSource, HoverTool, Slider
+
+from browser import wait_for_figures
+from bokeh_widgets import (
+    assert_close,
+    assert_readable,
+    get_property,
+    horizontal_overflow,
+    open_essay,
+    phone_page,
+    python_callbacks,
+    screenshot_figure,
+    set_value,
+    texts,
+    wait_for_fragment,
+    wait_for_restore,
+)
+from essaygen.figures.real_models import (
+    BUDGETS_GB,
+    DEFAULT_BUDGET,
+    configurations,
+    frontier,
+    published_int4,
+    readout_texts,
+    real_models,
+)
+from essaygen.model import load_model
+
+REPO = Path(__file__).resolve().parents[2]
+NAME = "real-models"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(REPO / "data")
+
+
+@pytest.fixture(scope="module")
+def parts(model):
+    return real_models(model)
+
+
+@pytest.fixture(scope="module")
+def rows(model):
+    return configurations(model)
+
+
+def points_source(root) -> ColumnDataSource:
+    return next(m for m in root.references() if isinstance(m, ColumnDataSource) and "precision" in m.data)
+
+
+# --- builder ---------------------------------------------------------------
+
+
+def test_real_models_has_no_python_callbacks(parts):
+    assert python_callbacks(parts.root) == []
+
+
+def test_each_model_at_16_bits_and_int4(parts, model):
+    data = points_source(parts.root).data
+    count = len(model.real_models)
+    assert len(data["gb"]) == 2 * count
+    for i, real in enumerate(model.real_models):
+        assert data["name"][i] == data["name"][count + i] == real.name
+        assert data["gb"][i] == pytest.approx(real.params * 16 / 8 / 1e9)
+        assert data["gb"][count + i] == pytest.approx(real.params * 4 / 8 / 1e9)
+        assert data["quality"][i] == pytest.approx(100 * real.mmlu / real.mmlu_reference)
+        assert data["quality"][count + i] == pytest.approx(100 * real.mmlu / real.mmlu_reference * model.q_bits("INT4"))
+
+
+def test_reference_model_scores_100(rows):
+    index = rows["name"].index("Llama-3.1-8B")
+    assert rows["quality"][index] == pytest.approx(100.0)
+
+
+def test_one_arrow_per_model(parts, model):
+    arrows = [m for m in parts.root.references() if isinstance(m, Arrow)]
+    assert len(arrows) == 1
+    assert len(arrows[0].source.data["x0"]) == len(model.real_models)
+    assert arrows[0].source.data["x0"].dtype == np.float32
+
+
+def test_hover_names_name_params_bytes_score_source(parts):
+    hovers = [tool for tool in parts.root.references() if isinstance(tool, HoverTool)]
+    labels = {label for tool in hovers for label, _field in tool.tooltips}
+    for expected in ("Model", "Parameters", "Weights", "Score", "Source"):
+        assert expected in labels
+
+
+def test_published_int4_points_are_separate(model):
+    published = published_int4(model)
+    assert len(published["gb"]) >= 4
+    by_name = {real.name: real for real in model.real_models}
+    for name, quality in zip(published["name"], published["quality"]):
+        base = by_name[name.split(",")[0].removesuffix("-Instruct")]
+        rule = base.quality_index * model.q_bits("INT4")
+        assert quality != pytest.approx(rule), f"{name} sits exactly on the rule of thumb"
+
+
+def test_frontier_is_the_best_quality_at_each_size(rows):
+    xs, ys = frontier(rows["gb"], rows["quality"])
+    assert np.all(np.diff(xs) >= 0)
+    assert np.all(np.diff(ys) > 0)
+    for gb, quality in zip(rows["gb"], rows["quality"]):
+        reachable = ys[xs <= gb]
+        assert reachable.size and reachable.max() >= quality - 1e-9
+
+
+def test_budget_slider_is_named_for_the_figure(parts):
+    sliders = [m for m in parts.root.references() if isinstance(m, Slider)]
+    assert [slider.name for slider in sliders] == [f"{NAME}-budget"]
+    assert sliders[0].value == BUDGETS_GB.index(DEFAULT_BUDGET)
+
+
+def test_readouts_at_default_match_model(parts, rows):
+    fits = [i for i, gb in enumerate(rows["gb"]) if gb <= DEFAULT_BUDGET]
+    best = max(fits, key=lambda i: rows["quality"][i])
+    assert f">{DEFAULT_BUDGET} GB<" in parts.readouts
+    assert f"{rows['name'][best]} at INT4" in parts.readouts
+    assert f"{len(fits)} of {len(rows['gb'])}" in parts.readouts
+
+
+def test_item_json_stays_small(parts):
+    size = len(str(json_item(parts.root)))
+    assert size < 40_000, f"real-models JSON is {size:,} characters"
+
+
+# --- browser ---------------------------------------------------------------
+
+
+def check_budget(page, rows, budget: float) -> None:
+    expected = readout_texts(rows, budget)
+    shown = texts(page, expected)
+    assert_readable(shown)
+    assert shown == expected
+    assert_close(get_property(page, f"{NAME}-span", "location"), budget, label="budget line")
+    assert_close(get_property(page, f"{NAME}-shade", "left"), budget, label="shaded region")
+
+
+def move_to(page, budget: float) -> None:
+    if set_value(page, f"{NAME}-budget", BUDGETS_GB.index(budget)):
+        wait_for_fragment(page, f"#{NAME}:budget={budget:g}")
+
+
+@pytest.mark.browser
+def test_every_budget_matches_numpy(essay_page, rows):
+    for budget in (BUDGETS_GB[0], *BUDGETS_GB[1:-1], BUDGETS_GB[-1], BUDGETS_GB[0]):
+        move_to(essay_page, budget)
+        check_budget(essay_page, rows, budget)
+
+
+@pytest.mark.browser
+def test_budget_slider_works_by_keyboard(essay_page, rows):
+    handle = essay_page.locator(f"#figure-{NAME} .noUi-handle").first
+    handle.focus()
+    index = BUDGETS_GB.index(DEFAULT_BUDGET)
+    for key, expected in (("ArrowRight", index + 1), ("End", len(BUDGETS_GB) - 1), ("Home", 0), ("ArrowRight", 1)):
+        handle.press(key)
+        wait_for_fragment(essay_page, f"#{NAME}:budget={BUDGETS_GB[expected]:g}")
+        assert get_property(essay_page, f"{NAME}-budget", "value") == expected
+        check_budget(essay_page, rows, BUDGETS_GB[expected])
+
+
+@pytest.mark.browser
+def test_fragment_round_trip(desktop_context, site_url, rows):
+    page, watcher = open_essay(desktop_context, site_url)
+    move_to(page, 48)
+    assert page.url.endswith(f"#{NAME}:budget=48")
+    page.reload()
+    wait_for_figures(page)
+    assert wait_for_restore(page, NAME) == "restored"
+    wait_for_fragment(page, f"#{NAME}:budget=48")
+    page.wait_for_function("() => document.getElementById('real-models-budget').textContent === '48 GB'")
+    assert get_property(page, f"{NAME}-budget", "value") == BUDGETS_GB.index(48)
+    check_budget(page, rows, 48)
+    page.close()
+    watcher.assert_clean()
+
+
+JUNK = [
+    "#real-models:budget=0",
+    "#real-models:budget=23",
+    "#real-models:budget=-8",
+    "#real-models:budget=Infinity",
+    "#real-models:budget=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "#real-models:budget=16e0x",
+    "#real-models:toString=1&__proto__=2",
+]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_fragment_keeps_defaults(desktop_context, site_url, rows, junk):
+    page, watcher = open_essay(desktop_context, site_url, junk)
+    assert wait_for_restore(page, NAME) in ("ignored", "none")
+    assert get_property(page, f"{NAME}-budget", "value") == BUDGETS_GB.index(DEFAULT_BUDGET)
+    check_budget(page, rows, DEFAULT_BUDGET)
+    page.close()
+    watcher.assert_clean()
+
+
+@pytest.mark.browser
+def test_screenshots_desktop_and_phone(essay_page, site_url, artifacts):
+    screenshot_figure(essay_page, NAME, artifacts / f"{NAME}-1280.png")
+    assert horizontal_overflow(essay_page, NAME) <= 0
+    with phone_page(site_url) as page:
+        screenshot_figure(page, NAME, artifacts / f"{NAME}-390.png")
+        assert horizontal_overflow(page, NAME) <= 0
