@@ -154,11 +154,14 @@ async ({ changes, gapFrames }) => {
         const started = performance.now();
         model[attribute] = value;
         // Wait for the callbacks (they run after the setter, on later microtasks)
-        // and for the repaint they request, with a 2 s limit per change.
+        // and for the repaint they request. A callback that requests no repaint
+        // is done once 3 frames pass without one; 2 s is the limit per change.
         const deadline = started + 2000;
+        let framesAfterCallback = 0;
         while (performance.now() < deadline) {
           await nextFrame();
           if (callbacksRun > 0 && lastRepaint > started) break;
+          if (callbacksRun > 0 && ++framesAfterCallback >= 3) break;
         }
         // A callback that updates only the page's DOM does not repaint a canvas.
         const repainted = lastRepaint > repaintBefore && lastRepaint > started;

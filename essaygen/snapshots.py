@@ -13,8 +13,9 @@ hashed names of the CSS, JavaScript and BokehJS files (the names contain
 their content hashes), the viewport and the theme. A repeated build with
 unchanged inputs starts no browser.
 
-Without Chromium or Playwright the build logs one line and the figures fall
-back to their caption, summary and table of key values; it never fails for that.
+Without Chromium or Playwright, or with ``ESSAYGEN_SNAPSHOTS=0`` in the
+environment, the build logs one line and the figures fall back to their
+caption, summary and table of key values. It never fails for that.
 """
 
 from __future__ import annotations
@@ -203,6 +204,8 @@ def png_dimensions(data: bytes) -> tuple[int, int]:
 
 def browser_problem() -> str | None:
     """Return why figures cannot be captured here, or None when they can."""
+    if os.environ.get("ESSAYGEN_SNAPSHOTS", "1") == "0":
+        return "turned off by ESSAYGEN_SNAPSHOTS=0"
     try:
         import playwright.sync_api  # noqa: F401 (only checks that it is installed)
     except ImportError:
@@ -323,7 +326,7 @@ def capture_page(
     """Return a page that shows ``figures`` as the essay does, loading the staged assets.
 
     The page sits one folder below the staging root, so asset URLs get ``../``.
-    The ``capture`` class tells essay.js to hide the figures' controls.
+    With the ``capture`` class, essay.js hides the figures' controls.
     """
     def url(path: str) -> str:
         return html.escape("../" + path, quote=True)

@@ -9,6 +9,7 @@ the real keyboard, so the CustomJS callbacks run as they do for a reader.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -156,6 +157,16 @@ def test_build_without_browser_logs_once(project, test_figure, monkeypatch, caps
     lines = [line for line in capsys.readouterr().err.splitlines() if "Chromium not found" in line]
     assert len(lines) == 1
     assert "key values" in lines[0]
+
+
+def test_snapshots_can_be_turned_off(project, test_figure, monkeypatch, capsys):
+    monkeypatch.setenv("ESSAYGEN_SNAPSHOTS", "0")
+    project.write("01-opening.md", SECTION_WITH_FIGURE)
+    assert project.build() == 0
+    assert "turned off by ESSAYGEN_SNAPSHOTS=0" in capsys.readouterr().err
+    html = (project.site / "index.html").read_text(encoding="utf-8")
+    assert '<table class="figure-facts">' in html
+    assert not (project.root / ".cache" / "snapshots").exists()
 
 
 def test_capture_key_follows_inputs(project, test_figure):
@@ -466,6 +477,8 @@ def test_print_hides_controls(essay_page):
     light_axes = essay_page.evaluate(AXIS_LABEL_COLOURS)
     essay_page.evaluate("() => window.essay.setTheme('dark')")
     essay_page.emulate_media(media="print")
+    # The media query's change event arrives as a task after the emulation starts.
+    essay_page.wait_for_function(f"() => JSON.stringify(({AXIS_LABEL_COLOURS})()) === {json.dumps(json.dumps(light_axes))}")
     printed_axes = essay_page.evaluate(AXIS_LABEL_COLOURS)
     hidden = essay_page.evaluate("""() => ["masthead", "toc"].map((cls) => getComputedStyle(document.querySelector("." + cls)).display)""")
     widgets = essay_page.evaluate(f"""() => ({ALL_IN_SHADOW})(".bk-Slider, .bk-Select, .bk-RadioButtonGroup")
@@ -476,6 +489,7 @@ def test_print_hides_controls(essay_page):
         return link ? getComputedStyle(link, "::after").content : null;
     }""")
     essay_page.emulate_media(media="screen")
+    essay_page.wait_for_function(f"() => JSON.stringify(({AXIS_LABEL_COLOURS})()) !== {json.dumps(json.dumps(light_axes))}")
     screen_axes = essay_page.evaluate(AXIS_LABEL_COLOURS)
     # Paper is light whatever the screen theme, and the screen theme returns afterwards.
     assert printed_axes == light_axes

@@ -313,7 +313,7 @@
       const shown = valueElement ? valueElement.textContent.trim() : "";
       handles.forEach(function (handle) {
         // A disabled slider (Bokeh's ``disabled``) keeps noUiSlider's tab stop,
-        // which does nothing; it leaves the tab order and says it is disabled.
+        // which does nothing. It leaves the tab order and is marked aria-disabled.
         handle.setAttribute("aria-disabled", model.disabled ? "true" : "false");
         handle.setAttribute("tabindex", model.disabled ? "-1" : "0");
         // Bokeh 3.9 leaves aria-valuemin/max as they were when a callback moves
@@ -902,11 +902,10 @@
   }
 
   // Embeds the figures under root (default: the whole document) that are not
-  // embedded yet, as they near the viewport. Rendering a figure is one long
-  // task (about 0.1 s on a desktop, several times that on a phone), so when the
-  // browser is idle it only downloads BokehJS; without IntersectionObserver it
-  // renders every figure then. Returns a promise that resolves when those
-  // figures are rendered.
+  // embedded yet, as they near the viewport. Rendering a figure is a long task
+  // (BENCHMARKS.md has the measured times), so when the browser is idle it only
+  // downloads BokehJS; without IntersectionObserver it renders every figure
+  // then. Returns a promise that resolves when those figures are rendered.
   function init(root) {
     const items = watchedItems(root);
     if (!items.length) {
