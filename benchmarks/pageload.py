@@ -253,6 +253,36 @@ def measure_controls(browser, url: str, changes: int, timeout_ms: int = 60_000) 
         context.close()
 
 
+# Figures that share their settings write them into the URL fragment with
+# history.replaceState from inside their callbacks, so its own cost is a floor
+# under those callbacks' times.
+REPLACE_STATE_JS = """
+async (count) => {
+  const start = location.href;
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    const started = performance.now();
+    history.replaceState(history.state, "", start.split("#")[0] + "#benchmark:i=" + i);
+    times.push(performance.now() - started);
+  }
+  history.replaceState(history.state, "", start);
+  return times;
+}
+"""
+
+
+def measure_replace_state(browser, url: str, count: int = 50) -> list[float]:
+    """Time ``history.replaceState`` calls on the essay page (in milliseconds)."""
+    context = browser.new_context(**DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        return page.evaluate(REPLACE_STATE_JS, count)
+    finally:
+        context.close()
+
+
 def median(values: list[float]) -> float | None:
     values = [value for value in values if value is not None]
     return statistics.median(values) if values else None

@@ -63,9 +63,10 @@ def timed_builds(peer: Peer, command: list[str], cwd: Path, repetitions: int, cl
 
 
 def error_lines(stderr: str, count: int = 4) -> str:
-    """Return the last lines of a failed command's output that are not stack frames."""
+    """Return the lines of a failed command's output that name an error, else its last lines."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.strip().startswith("at ")]
-    return " | ".join(dict.fromkeys(lines[-count:]))
+    errors = [line for line in lines if "rror" in line]
+    return " | ".join(dict.fromkeys((errors or lines)[-count:]))
 
 
 def build_essaygen(workload: Workload, repetitions: int) -> Peer:

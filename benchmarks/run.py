@@ -36,6 +36,7 @@ from pageload import (  # noqa: E402
     chromium,
     load_once,
     measure_controls,
+    measure_replace_state,
     median,
     scroll_through,
     serve,
@@ -247,6 +248,14 @@ def explanations(results: dict, site: Path) -> list[str]:
             + ", ".join(f"{row['control']} {row['callback_median_ms']:.2f} ms" for row in slow)
             + ". The time is inside the figures' own callback code."
         )
+    replace_state = essay.get("replace_state_ms")
+    if slow and replace_state:
+        lines.append(
+            f"- One `history.replaceState` call takes {median(replace_state):.2f} ms median on this page "
+            f"({len(replace_state)} calls, one per frame). The figures that share their settings call it inside "
+            "every callback to write the settings into the URL fragment, so it sets a floor under their CustomJS "
+            "time; writing the fragment after the callback (debounced) would take it off the callback's path."
+        )
 
     taller = [
         f"{row['figure']} ({row['rendered'] - row['reserved']:.0f} px taller)"
@@ -341,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # keep the rest of the run; the report says the controls were not measured
             log(f"timing controls failed: {type(error).__name__}: {error}")
             results["essay"]["controls"] = [{"control": "(all)", "skipped": f"measuring failed: {error}"}]
+        results["essay"]["replace_state_ms"] = measure_replace_state(browser, url)
         if not args.skip_lighthouse and tools["lighthouse"].ok:
             log("running Lighthouse on the essay")
             results["essay"]["lighthouse"] = lighthouse_both(url, args.lighthouse_runs)

@@ -1,7 +1,11 @@
 """The compression model behind every number in the essay.
 
 Footprint: a model of N parameters stored at b bits per weight takes N × b / 8 bytes,
-reported in decimal GB (8e9 parameters at FP16 = 16 GB, at INT4 = 4 GB).
+reported in decimal GB (8e9 parameters at FP16 = 16 GB, at INT4 = 4 GB). Pruning
+lowers the effective (non-zero) parameter count N(1 − p), but only structured
+pruning shrinks the stored file: unstructured methods leave zeros in dense tensors,
+which dense runtimes such as llama.cpp store and load in full. ``stored_params``
+gives the count that takes memory and ``effective_params`` the non-zero count.
 
 Quality: each technique multiplies quality by a factor in [0, 1],
 
@@ -53,6 +57,7 @@ RANK_GRID = np.round(np.arange(1, 21) * 0.05, 2)
 """Kept-rank ratios r/d of the low-rank slider: 0.05 to 1.00 in steps of 0.05."""
 
 GIB = 2**30
+MIB = 2**20
 BYTES_PER_GB = 1e9
 
 
@@ -89,6 +94,22 @@ class PruningMethod:
     cliff_start: float
     cliff_width: float
     source: str
+    shrinks_storage: bool = False
+    """True when pruned weights leave the stored file (structured pruning), False when they stay as zeros."""
+
+    @property
+    def zero_point(self) -> float:
+        """The fraction pruned at which the curve reaches zero quality: cliff_start + cliff_width."""
+        return self.cliff_start + self.cliff_width
+
+    def nearly_free_end(self, cost: float = 0.02) -> float:
+        """Return the fraction pruned at which the gentle quadratic term alone costs ``cost`` of quality.
+
+        Solves gentle_cost × p² = cost, capped at the cliff's start.
+        """
+        if self.gentle_cost == 0:
+            return self.cliff_start
+        return min(self.cliff_start, math.sqrt(cost / self.gentle_cost))
 
     def factor(self, p: np.ndarray) -> np.ndarray:
         gentle = 1.0 - self.gentle_cost * p**2
@@ -102,7 +123,7 @@ class CalibrationPoint(CalibrationRow):
 
     For quality techniques ``observed`` is the published result on the quality scale
     (accuracy ratio, or perplexity ratio mapped with γ) and ``unit`` is ``"quality"``.
-    For ``footprint`` rows ``observed`` is the file size in ``unit`` (GB or GiB).
+    For ``footprint`` rows ``observed`` is the file size in ``unit`` (GB, GiB or MiB).
     ``residual`` is observed − model_value.
     """
 
@@ -226,16 +247,45 @@ class CompressionModel:
         return _result(1.0 - share + share * np.minimum(1.0, 2.0 * rho), rank_ratio)
 
     def effective_params(self, params: Any, prune: Any = 0.0, distil: Any = 1.0, rank_ratio: Any = 1.0) -> float | np.ndarray:
-        """Return the parameter count after compression: N × (1 − p) / k × rank_param_fraction(ρ).
+        """Return the non-zero parameter count after compression: N × (1 − p) / k × rank_param_fraction(ρ).
 
         ``prune`` is the fraction p of weights removed, ``distil`` the teacher/student
-        size ratio k ≥ 1 and ``rank_ratio`` the kept-rank ratio ρ = r/d.
+        size ratio k ≥ 1 and ``rank_ratio`` the kept-rank ratio ρ = r/d. This is the
+        count that does work, not the count stored: see :meth:`stored_params`.
         """
         counts = _checked(params, "params", 0.0, math.inf, "a parameter count of 0 or more")
         p = _checked(prune, "prune", 0.0, 1.0, "a pruned fraction between 0 (dense) and 1 (all weights removed)")
         k = _checked(distil, "distil", 1.0, math.inf, "a teacher/student size ratio k of 1 or more")
         rank_fraction = self.rank_param_fraction(rank_ratio)
         return _result(counts * (1.0 - p) / k * rank_fraction, params, prune, distil, rank_ratio)
+
+    def stored_params(
+        self, params: Any, prune: Any = 0.0, method: str = DEFAULT_METHOD, distil: Any = 1.0, rank_ratio: Any = 1.0
+    ) -> float | np.ndarray:
+        """Return the parameter count a dense runtime stores after compression.
+
+        Equals :meth:`effective_params` when ``method`` shrinks storage (structured
+        pruning), and otherwise ignores p, because zeroed weights keep their place in
+        dense tensors: N / k × rank_param_fraction(ρ).
+        """
+        curve = self._pruning_method(method)
+        effective = self.effective_params(params, prune, distil, rank_ratio)
+        if curve.shrinks_storage:
+            return effective
+        dense = np.broadcast_to(np.asarray(self.effective_params(params, 0.0, distil, rank_ratio)), np.shape(effective))
+        return _result(dense.astype(float), params, prune, distil, rank_ratio)
+
+    def stored_gb(
+        self,
+        params: Any,
+        bits: str | float,
+        prune: Any = 0.0,
+        method: str = DEFAULT_METHOD,
+        distil: Any = 1.0,
+        rank_ratio: Any = 1.0,
+    ) -> float | np.ndarray:
+        """Return the stored weight size in decimal GB: weight_gb(stored_params(...), bits)."""
+        return self.weight_gb(self.stored_params(params, prune, method, distil, rank_ratio), bits)
 
     # --- quality factors -------------------------------------------------------
 
@@ -245,9 +295,7 @@ class CompressionModel:
 
     def q_prune(self, p: Any, method: str = DEFAULT_METHOD) -> float | np.ndarray:
         """Return the quality factor after removing a fraction p of the weights with ``method``."""
-        curve = self.pruning_methods.get(method)
-        if curve is None:
-            raise ValueError(f"unknown pruning method {method!r}; use one of {', '.join(self.pruning_methods)}")
+        curve = self._pruning_method(method)
         values = _checked(p, "p", 0.0, 1.0, "a pruned fraction between 0 (dense) and 1 (all weights removed)")
         return _result(curve.factor(values), p)
 
@@ -342,7 +390,7 @@ class CompressionModel:
         return CalibrationPoint.beside(row, observed, predicted, "quality")
 
     def _evaluate_footprint(self, row: CalibrationRow) -> CalibrationPoint:
-        units = {"size_gb": ("GB", BYTES_PER_GB), "size_gib": ("GiB", GIB)}
+        units = {"size_gb": ("GB", BYTES_PER_GB), "size_gib": ("GiB", GIB), "size_mib": ("MiB", MIB)}
         if row.metric not in units:
             raise ValueError(f"footprint metric {row.metric!r} is not one of {', '.join(units)}")
         unit, bytes_per_unit = units[row.metric]
@@ -377,7 +425,7 @@ class CompressionModel:
 
         Factors multiply, so the browser finds each one by grid index and multiplies
         them. Keys: ``prune_grid`` with ``prune`` (one list per method key),
-        ``distil_grid`` with ``distil``, ``rank_grid`` with ``rank`` and
+        ``prune_shrinks_storage`` (per method key), ``distil_grid`` with ``distil``, ``rank_grid`` with ``rank`` and
         ``rank_param_fraction``, and ``precisions`` (name, label, bits, quality, kind).
         """
         return {
@@ -385,6 +433,7 @@ class CompressionModel:
             "prune_grid": PRUNE_GRID.tolist(),
             "prune": {key: self.q_prune(PRUNE_GRID, key).tolist() for key in self.pruning_methods},
             "prune_labels": {key: method.label for key, method in self.pruning_methods.items()},
+            "prune_shrinks_storage": {key: method.shrinks_storage for key, method in self.pruning_methods.items()},
             "distil_grid": DISTIL_GRID.tolist(),
             "distil": self.q_distil(DISTIL_GRID).tolist(),
             "rank_grid": RANK_GRID.tolist(),
@@ -406,6 +455,12 @@ class CompressionModel:
             if model.name == name:
                 return model
         raise KeyError(f"no model {name!r} in models.tsv")
+
+    def _pruning_method(self, method: str) -> PruningMethod:
+        curve = self.pruning_methods.get(method) if isinstance(method, str) else None
+        if curve is None:
+            raise ValueError(f"unknown pruning method {method!r}; use one of {', '.join(self.pruning_methods)}")
+        return curve
 
     def _precision(self, name: str) -> Precision:
         precision = self.precisions.get(name) if isinstance(name, str) else None
@@ -460,6 +515,14 @@ def _pruning_methods(coefficients: dict[tuple[str, str, str], Coefficient], path
         gentle = _coefficient(coefficients, path, "prune", key, "gentle_cost", 0.0, 1.0)
         start = _coefficient(coefficients, path, "prune", key, "cliff_start", 0.0, 0.99)
         width = _coefficient(coefficients, path, "prune", key, "cliff_width", 0.01, 1.0)
+        shrinks = _coefficient(coefficients, path, "prune", key, "shrinks_storage", 0.0, 1.0)
+        if shrinks.value not in (0.0, 1.0):
+            raise DataError(
+                f"column 'value': shrinks_storage = {shrinks.value!r} for {key} is neither 0 nor 1",
+                path=path,
+                line=shrinks.line,
+                hint="write 1 if pruned weights leave the stored file (structured), 0 if they stay as zeros",
+            )
         if start.value + width.value > 1.0 + 1e-9:
             raise DataError(
                 f"column 'value': cliff_start + cliff_width = {start.value + width.value:g} for {key} exceeds 1",
@@ -467,7 +530,9 @@ def _pruning_methods(coefficients: dict[tuple[str, str, str], Coefficient], path
                 line=width.line,
                 hint="the cliff must reach zero quality by p = 1, so shorten cliff_width",
             )
-        methods[key] = PruningMethod(key, gentle.label or key, gentle.value, start.value, width.value, gentle.source)
+        methods[key] = PruningMethod(
+            key, gentle.label or key, gentle.value, start.value, width.value, gentle.source, shrinks.value == 1.0
+        )
     if DEFAULT_METHOD not in methods:
         raise DataError(f"column 'key': no prune rows for {DEFAULT_METHOD!r}", path=path, hint="add its gentle_cost, cliff_start and cliff_width")
     return methods
@@ -521,6 +586,13 @@ def _prose_values(model: CompressionModel) -> dict[str, str]:
         values[f"q_prune_{percent}"] = _format_percent(model.q_prune(percent / 100))
     for method in ("magnitude", "structured"):
         values[f"q_prune_{method}_50"] = _format_percent(model.q_prune(0.5, method))
+    default_curve = model.pruning_methods[DEFAULT_METHOD]
+    values["prune_nearly_free_end"] = _format_percent(default_curve.nearly_free_end())
+    values["prune_cliff_start"] = _format_percent(default_curve.cliff_start)
+    values["prune_zero_point"] = _format_percent(default_curve.zero_point)
+    values["prune_50_stored_gb"] = _format_gb(model.stored_gb(params_8b, "BF16", 0.5, DEFAULT_METHOD))
+    values["prune_structured_50_stored_gb"] = _format_gb(model.stored_gb(params_8b, "BF16", 0.5, "structured"))
+    values["q4_k_m_bpw_2dp"] = _format_decimal(model.bits_per_weight("Q4_K_M"), 2)
     return dict(sorted(values.items()))
 
 

@@ -117,6 +117,43 @@ def test_effective_params_order_independent(n: float, p: float, k: float, rho: f
     assert 0.0 <= at_once <= n
 
 
+@given(n=params, p=fractions, method=methods, k=ratios, rho=fractions)
+def test_stored_params_per_method(n: float, p: float, method: str, k: float, rho: float) -> None:
+    stored = MODEL.stored_params(n, p, method, k, rho)
+    effective = MODEL.effective_params(n, p, k, rho)
+    dense = MODEL.effective_params(n, 0.0, k, rho)
+    expected = effective if MODEL.pruning_methods[method].shrinks_storage else dense
+    assert stored == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    assert effective <= stored * (1 + 1e-12) + 1e-9
+
+
+def test_only_structured_pruning_shrinks_storage() -> None:
+    shrinks = {key: method.shrinks_storage for key, method in MODEL.pruning_methods.items()}
+    assert shrinks == {"magnitude": False, "one_shot": False, "structured": True}
+    n = MODEL.real_model("Llama-3.1-8B").params
+    # Half the weights zeroed by one-shot pruning: 8.03e9 stored, 4.01e9 non-zero.
+    assert MODEL.stored_params(n, 0.5, "one_shot") == n
+    assert MODEL.effective_params(n, 0.5) == pytest.approx(n / 2)
+    assert MODEL.stored_params(n, 0.5, "structured") == pytest.approx(n / 2)
+    assert MODEL.stored_gb(n, "BF16", 0.5, "magnitude") == pytest.approx(MODEL.weight_gb(n, "BF16"))
+    assert MODEL.stored_gb(n, "INT4", 0.5, "structured", 2.0) == pytest.approx(MODEL.weight_gb(n / 4, "INT4"))
+
+
+def test_stored_params_keeps_array_shape() -> None:
+    stored = MODEL.stored_params(8e9, PRUNE_GRID, "one_shot")
+    assert stored.shape == PRUNE_GRID.shape
+    assert np.all(stored == 8e9)
+    structured = MODEL.stored_params(8e9, PRUNE_GRID, "structured")
+    np.testing.assert_allclose(structured, 8e9 * (1 - PRUNE_GRID), rtol=1e-12)
+
+
+def test_stored_params_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="prune=1.5"):
+        MODEL.stored_params(8e9, 1.5, "one_shot")
+    with pytest.raises(ValueError, match="unknown pruning method 'sparse'"):
+        MODEL.stored_params(8e9, 0.5, "sparse")
+
+
 @given(n=params, a=bit_widths, b=bit_widths, scale=st.floats(min_value=0.01, max_value=4.0))
 def test_footprint_linear_in_bits(n: float, a: float, b: float, scale: float) -> None:
     assert MODEL.weight_gb(n, a + b) == pytest.approx(MODEL.weight_gb(n, a) + MODEL.weight_gb(n, b), rel=1e-12, abs=1e-12)
@@ -275,6 +312,13 @@ def test_prose_values() -> None:
     for key in ("q_prune_30", "q_prune_60", "q_prune_90"):
         assert values[key].endswith("%"), key
     assert values["q_prune_30"] == f"{100 * MODEL.q_prune(0.3):.0f}%"
+    curve = MODEL.pruning_methods["one_shot"]
+    assert values["prune_cliff_start"] == f"{100 * curve.cliff_start:.0f}%"
+    assert values["prune_zero_point"] == f"{100 * (curve.cliff_start + curve.cliff_width):.0f}%"
+    assert values["prune_nearly_free_end"] == f"{100 * math.sqrt(0.02 / curve.gentle_cost):.0f}%"
+    assert values["prune_50_stored_gb"] == values["fp16_8b_gb"]
+    assert values["prune_structured_50_stored_gb"] == "8 GB"
+    assert values["q4_k_m_bpw_2dp"] == "4.90"
     assert all(key == key.lower() and " " not in key for key in values)
 
 
@@ -301,6 +345,7 @@ def test_lookup_tables_match_model() -> None:
     assert tables["rank_param_fraction"] == pytest.approx(fractions, rel=1e-12)
     assert [p["name"] for p in tables["precisions"]] == PRECISIONS
     assert tables["default_method"] in tables["prune"]
+    assert tables["prune_shrinks_storage"] == {key: m.shrinks_storage for key, m in MODEL.pruning_methods.items()}
 
 
 def test_lookup_tables_are_plain_json() -> None:
@@ -468,3 +513,29 @@ def test_coefficient_out_of_range_raises(tmp_path: Path) -> None:
 
     folder, line = _broken_copy(tmp_path, "coefficients.tsv", too_good)
     _assert_error(folder, "coefficients.tsv", line, "value")
+
+
+def test_shrinks_storage_must_be_zero_or_one(tmp_path: Path) -> None:
+    def halfway(rows: list[list[str]]) -> int:
+        for number, cells in enumerate(rows):
+            if cells[_column(rows, "key")] == "one_shot" and cells[_column(rows, "parameter")] == "shrinks_storage":
+                cells[_column(rows, "value")] = "0.5"
+                return number + 1
+        raise AssertionError("no one_shot shrinks_storage row")
+
+    folder, line = _broken_copy(tmp_path, "coefficients.tsv", halfway)
+    message = _assert_error(folder, "coefficients.tsv", line, "value")
+    assert "neither 0 nor 1" in message
+
+
+def test_shrinks_storage_row_required(tmp_path: Path) -> None:
+    def drop(rows: list[list[str]]) -> int:
+        for number, cells in enumerate(rows):
+            if cells[_column(rows, "key")] == "structured" and cells[_column(rows, "parameter")] == "shrinks_storage":
+                del rows[number]
+                return number + 1
+        raise AssertionError("no structured shrinks_storage row")
+
+    folder, _line = _broken_copy(tmp_path, "coefficients.tsv", drop)
+    with pytest.raises(DataError, match="shrinks_storage"):
+        load_model(folder)

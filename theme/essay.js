@@ -853,6 +853,10 @@
       if (scrolls && !element.hasAttribute("tabindex")) {
         element.setAttribute("tabindex", "0");
         element.dataset.scroller = "";
+        // A focusable table needs a name; its caption gives one where present.
+        if (element.tagName === "TABLE" && !element.hasAttribute("aria-label") && !element.caption) {
+          element.setAttribute("aria-label", "Table, scrolls sideways");
+        }
       } else if (!scrolls && element.hasAttribute("data-scroller")) {
         element.removeAttribute("tabindex");
         element.removeAttribute("data-scroller");

@@ -3,8 +3,10 @@
 The equations are MathML made at build time with latex2mathml, so they need no
 JavaScript. Four controls feed the examples: the parameter count N, the number
 format (bits per weight b and its quality factor), the fraction pruned p and the
-distillation factor k. The footprint reads N and b, effective parameters read N,
-p and k, and quality reads b, p and k. The browser looks the factors up in the
+distillation factor k. The footprint reads N, k and b: the pruning here is the
+default unstructured method, whose zeroed weights still take space in a dense
+runtime, so p does not shrink the stored file. Effective (non-zero) parameters
+read N, p and k, and quality reads b, p and k. The browser looks the factors up in the
 model's tables and multiplies, in the same order as numpy. The controls are
 shared through the URL fragment as ``#arithmetic:n=8B&format=FP16&p=0.30&k=2.0``.
 """
@@ -19,6 +21,7 @@ from markupsafe import escape
 from ..model import DEFAULT_METHOD, DISTIL_GRID, PRUNE_GRID
 from . import FigureParts, figure
 from ._format import format_number, format_params
+from ._precision import FORMAT_BITS_JS, format_bits, precision_options
 from ._fragment import FRAGMENT_JS, restore_on_ready
 from ._readouts import READOUT_JS, control_row, format_size, readout_list
 from ._style import TECHNIQUE_COLOURS
@@ -43,8 +46,10 @@ RANK_RATIO = 1.0
 EQUATIONS = (
     (
         "Footprint",
-        r"M = \frac{N \times b}{8}",
-        "<i>M</i> bytes of weights for <i>N</i> parameters stored at <i>b</i> bits each.",
+        r"M = \frac{N_{\mathrm{stored}} \times b}{8}",
+        "<i>M</i> bytes of weights for <i>N</i><sub>stored</sub> parameters stored at <i>b</i> bits each. "
+        "A distilled student stores <i>N</i>/<i>k</i>; weights zeroed by unstructured pruning still take "
+        "space in a dense runtime.",
     ),
     (
         "Effective parameters",
@@ -62,13 +67,10 @@ EQUATIONS = (
 )
 
 
-def format_bits(bits: float) -> str:
-    """Format bits per weight: whole widths plainly, measured ones with three decimals."""
-    return format_number(bits, 0 if float(bits).is_integer() else 3)
-
-
-def footprint_example(label: str, bits: float, gigabytes: float) -> str:
-    return f"{label} × {format_bits(bits)} bits ÷ 8 = {format_size(gigabytes)}"
+def footprint_example(label: str, k: float, bits: float, gigabytes: float) -> str:
+    """Write the stored footprint as (N ÷ k) × b ÷ 8, leaving out ÷ k when nothing is distilled."""
+    stored = label if k == 1 else f"({label} ÷ {format_number(k, 1)})"
+    return f"{stored} × {format_bits(bits)} bits ÷ 8 = {format_size(gigabytes)}"
 
 
 def effective_example(label: str, p: float, k: float, n_eff: float) -> str:
@@ -89,8 +91,8 @@ def equations_html() -> str:
     return f'<ol class="arith-equations">{items}</ol>'
 
 
-# Mirrors CompressionModel.weight_gb, effective_params and quality.
-EXAMPLES_JS = READOUT_JS + FRAGMENT_JS + """
+# Mirrors CompressionModel.stored_gb, effective_params and quality.
+EXAMPLES_JS = READOUT_JS + FORMAT_BITS_JS + FRAGMENT_JS + """
 const label = params_slider.value;
 const N = params[label];
 const format = precisions[precision_select.value];
@@ -98,12 +100,13 @@ const i = Math.round(prune_slider.value * 100);
 const j = Math.round((distil_slider.value - 1) * 10);
 const p = prune_grid[i], k = distil_grid[j];
 const b = format.bits;
-const M = N * b / 8 / 1e9;
 const N_eff = N * (1 - p) / k * rank_param_fraction;
+const N_stored = N * (1 - (shrinks_storage ? p : 0)) / k * rank_param_fraction;
+const M = N_stored * b / 8 / 1e9;
 const q_bits = format.quality, q_prune = prune_factor[i], q_distil = distil_factor[j];
 const Q = Math.min(Q0, Math.max(0, Q0 * (q_bits * q_prune * q_distil * q_rank)));
-const bits_text = format_number(b, Number.isInteger(b) ? 0 : 3);
-set_readout(prefix + "footprint", label + " \\u00d7 " + bits_text + " bits \\u00f7 8 = " + format_size(M));
+const stored_text = k === 1 ? label : "(" + label + " \\u00f7 " + format_number(k, 1) + ")";
+set_readout(prefix + "footprint", stored_text + " \\u00d7 " + format_bits(b) + " bits \\u00f7 8 = " + format_size(M));
 set_readout(prefix + "effective", label + " \\u00d7 (1 \\u2212 " + format_number(p, 2) + ") \\u00f7 "
   + format_number(k, 1) + " = " + format_params(N_eff));
 const terms = [q_bits, q_prune, q_distil, q_rank].map(q => format_number(q, 3)).join(" \\u00d7 ");
@@ -161,7 +164,7 @@ def arithmetic(model) -> FigureParts:
     precision_select = Select(
         title="Number format b",
         name=f"{NAME}-precision",
-        options=[(name, f"{p.label} ({format_bits(p.bits)} bits)") for name, p in model.precisions.items()],
+        options=precision_options(model),
         value=DEFAULTS["precision"],
         sizing_mode="stretch_width",
     )
@@ -205,6 +208,7 @@ def arithmetic(model) -> FigureParts:
             prune_factor=prune_factor.tolist(),
             distil_factor=distil_factor.tolist(),
             rank_param_fraction=rank_param_fraction,
+            shrinks_storage=model.pruning_methods[DEFAULT_METHOD].shrinks_storage,
             q_rank=q_rank,
             Q0=Q0,
             prefix=f"{NAME}-",
@@ -223,14 +227,15 @@ def arithmetic(model) -> FigureParts:
         [
             (
                 "footprint",
-                "1 · Footprint <i>M</i>",
+                "1 · Stored footprint <i>M</i>",
                 footprint_example(
-                    DEFAULTS["params"], model.bits_per_weight(precision), model.weight_gb(n, precision)
+                    DEFAULTS["params"], k, model.bits_per_weight(precision),
+                    model.stored_gb(n, precision, p, DEFAULT_METHOD, k, RANK_RATIO),
                 ),
             ),
             (
                 "effective",
-                "2 · Effective parameters <i>N</i><sub>eff</sub>",
+                "2 · Effective (non-zero) parameters <i>N</i><sub>eff</sub>",
                 effective_example(DEFAULTS["params"], p, k, model.effective_params(n, p, k, RANK_RATIO)),
             ),
             (
@@ -245,13 +250,19 @@ def arithmetic(model) -> FigureParts:
         ],
         css_class="readout-list--stacked",
     )
+    storage = (
+        "Pruning here is unstructured, so the zeroed weights still take space in a dense runtime "
+        "(llama.cpp, Ollama): <i>p</i> lowers <i>N</i><sub>eff</sub> but not <i>M</i>. "
+        if not model.pruning_methods[DEFAULT_METHOD].shrinks_storage
+        else ""
+    )
     note = (
-        f'<p class="readout-note"><i>q</i><sub>prune</sub> follows the {escape(method_label)} curve, '
+        f'<p class="readout-note">{storage}<i>q</i><sub>prune</sub> follows the {escape(method_label)} curve, '
         "and the rank is kept whole here (<i>r</i>/<i>d</i> = 1); the low-rank figure varies it.</p>"
     )
     facts = (
-        ("8B at FP16", footprint_example("8B", 16, model.weight_gb(8e9, 16))),
-        ("8B at INT4", footprint_example("8B", 4, model.weight_gb(8e9, 4))),
+        ("8B at FP16", footprint_example("8B", 1.0, 16, model.weight_gb(8e9, 16))),
+        ("8B at INT4", footprint_example("8B", 1.0, 4, model.weight_gb(8e9, 4))),
         ("8B, 30% pruned, k = 2", effective_example("8B", 0.3, 2.0, model.effective_params(8e9, 0.3, 2.0))),
     )
     controls = column(

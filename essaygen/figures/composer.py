@@ -2,14 +2,16 @@
 
 The reader picks a base model (a real model or another parameter count), a
 precision, a fraction pruned and its method, a distillation factor and a
-low-rank ratio. A moving bar shows the weight footprint against common memory
-budgets, and a waterfall shows each factor's share of the quality product. A
+low-rank ratio. A moving bar shows the stored weight footprint against common
+memory budgets in GiB (cards are sold in GiB), and a waterfall shows each factor's share of the quality product. A
 chart places the composed point beside the real models, and a plain-language
 verdict says which budgets the weights fit.
 
 Every number comes from :class:`~essaygen.model.CompressionModel`: numpy
 computes the lookup tables and the build-time readouts, and the browser only
 looks values up by grid index and multiplies them in the same order numpy does.
+The footprint uses the stored parameter count: weights zeroed by unstructured
+pruning still take space in a dense runtime, so only structured pruning shrinks it.
 The state is shared through the fragment
 ``#composer:model=llama-3.1-8b&bits=INT4&p=0.30&method=one-shot&k=1.0&rank=1.00``.
 """
@@ -31,6 +33,8 @@ from bokeh.models import (
     FixedTicker,
     HoverTool,
     LabelSet,
+    Legend,
+    LegendItem,
     NormalHead,
     Range1d,
     Row,
@@ -40,18 +44,28 @@ from bokeh.models import (
 )
 from markupsafe import Markup, escape
 
-from ..model import DISTIL_GRID, PRUNE_GRID, RANK_GRID
+from ..model import DISTIL_GRID, GIB, PRUNE_GRID, RANK_GRID
 from . import FigureParts, figure
 from ._format import FORMAT_JS, format_gb, format_number, format_params, format_quality
 from ._fragment import FRAGMENT_JS, restore_on_ready
+from ._precision import precision_options
 from ._readouts import control_row
 from ._style import HIGHLIGHT, NEUTRAL, TECHNIQUE_COLOURS, new_plot
 
 NAME = "composer"
 SLIDER_MARGIN = (5, 18, 5, 18)  # room for the slider handle at either end
 CUSTOM = "custom"
-BUDGETS_GB = (8, 16, 24, 80)
+BUDGETS_GIB = (8, 12, 16, 24, 32, 48, 80)
+GB_PER_GIB = GIB / 1e9
 BUDGET_ROW = " "  # an empty category above the bars that carries the budget labels
+STORAGE_NOTE = (
+    "Zeroed weights still take space in a dense runtime, so this pruning method lowers the effective "
+    "parameters but not the stored size. Only structured pruning shrinks the file."
+)
+DOUBLE_COUNT_NOTE = (
+    "Structured pruning and distillation share calibration models (Minitron, Llama 3.2), "
+    "so setting both may count the same loss twice."
+)
 TIGHT_SHARE = 0.8  # above this share of a budget, the verdict warns that little room is left
 # Parameter counts, in billions, offered for a base model that is not on the list.
 PARAMS_GRID_B = (0.5, 1, 1.5, 2, 3, 4, 5, 7, 8, 9, 12, 14, 20, 27, 32, 40, 50, 70, 100, 140, 180, 235, 405)
@@ -102,11 +116,13 @@ class Composition:
     q0: float
     bits: float
     effective_params: float
-    gb: float
+    stored_params: float
+    gb: float  # stored weights in decimal GB
     base_gb: float
     factors: dict[str, float]
     quality: float
     steps: list[float]  # quality after the base, each factor in turn, and the result
+    notes: tuple[str, ...] = ()
 
 
 def compose(model, state: dict) -> Composition:
@@ -119,6 +135,7 @@ def compose(model, state: dict) -> Composition:
         params, q0 = real.params, real.quality_index
     factors = model.factors(state["bits"], state["p"], state["method"], state["k"], state["rank"])
     effective = model.effective_params(params, state["p"], state["k"], state["rank"])
+    stored = model.stored_params(params, state["p"], state["method"], state["k"], state["rank"])
     steps = [q0]
     for key in ("q_bits", "q_prune", "q_distil", "q_rank"):
         steps.append(steps[-1] * factors[key])
@@ -128,11 +145,13 @@ def compose(model, state: dict) -> Composition:
         q0=q0,
         bits=model.bits_per_weight(state["bits"]),
         effective_params=effective,
-        gb=model.weight_gb(effective, state["bits"]),
+        stored_params=stored,
+        gb=model.weight_gb(stored, state["bits"]),
         base_gb=model.weight_gb(params, "BF16"),
         factors=factors,
         quality=quality,
         steps=steps + [quality],
+        notes=composition_notes(model, state),
     )
 
 
@@ -147,25 +166,37 @@ def join_words(items: list[str], conjunction: str) -> str:
 
 
 def verdict(gb: float) -> str:
-    """Say in plain words which of the memory budgets the weights fit."""
-    fits = [budget for budget in BUDGETS_GB if gb <= budget]
-    misses = [budget for budget in BUDGETS_GB if gb > budget]
+    """Say in plain words which of the memory budgets (GiB) the stored weights (decimal GB) fit."""
+    gib = gb / GB_PER_GIB
+    fits = [budget for budget in BUDGETS_GIB if gib <= budget]
+    misses = [budget for budget in BUDGETS_GIB if gib > budget]
     if not fits:
-        cards = math.ceil(gb / BUDGETS_GB[-1])
-        return (
+        cards = math.ceil(gib / BUDGETS_GIB[-1])
+        text = (
             f"The weights fit none of these budgets: they alone would fill {cards} "
-            f"accelerators with {BUDGETS_GB[-1]} GB each."
+            f"accelerators with {BUDGETS_GIB[-1]} GiB each."
         )
-    if not misses:
-        text = f"The weights fit every budget here: {join_words([str(b) for b in fits], 'and')} GB."
+    elif not misses:
+        text = f"The weights fit every budget here: {join_words([str(b) for b in fits], 'and')} GiB."
     else:
         text = (
-            f"The weights fit in {join_words([str(b) for b in fits], 'and')} GB, "
-            f"but not in {join_words([str(b) for b in misses], 'or')} GB."
+            f"The weights fit in {join_words([str(b) for b in fits], 'and')} GiB, "
+            f"but not in {join_words([str(b) for b in misses], 'or')} GiB."
         )
-    if gb > TIGHT_SHARE * fits[0]:
-        text += f" In {fits[0]} GB they leave little room for the KV cache and activations."
-    return text
+    if fits and gib > TIGHT_SHARE * fits[0]:
+        text += f" In {fits[0]} GiB they leave little room."
+    return text + " This counts weights only: the KV cache and activations need room on top."
+
+
+def composition_notes(model, state: dict) -> tuple[str, ...]:
+    """Return the warnings that apply to a state: zeroed weights kept in storage, and double counting."""
+    shrinks = model.pruning_methods[state["method"]].shrinks_storage
+    found = []
+    if state["p"] > 0 and not shrinks:
+        found.append(STORAGE_NOTE)
+    if state["p"] > 0 and shrinks and state["k"] > 1:
+        found.append(DOUBLE_COUNT_NOTE)
+    return tuple(found)
 
 
 VERDICT_JS = """
@@ -173,18 +204,27 @@ function join_words(items, conjunction) {
   return items.length === 1 ? items[0] : items.slice(0, -1).join(", ") + " " + conjunction + " " + items[items.length - 1];
 }
 function verdict(gb) {
-  const fits = budgets.filter((b) => gb <= b);
-  const misses = budgets.filter((b) => gb > b);
+  const gib = gb / gb_per_gib;
+  const fits = budgets.filter((b) => gib <= b);
+  const misses = budgets.filter((b) => gib > b);
   const largest = budgets[budgets.length - 1];
+  let text;
   if (fits.length === 0) {
-    const cards = Math.ceil(gb / largest);
-    return `The weights fit none of these budgets: they alone would fill ${cards} accelerators with ${largest} GB each.`;
+    const cards = Math.ceil(gib / largest);
+    text = `The weights fit none of these budgets: they alone would fill ${cards} accelerators with ${largest} GiB each.`;
+  } else if (misses.length === 0) {
+    text = `The weights fit every budget here: ${join_words(fits.map(String), "and")} GiB.`;
+  } else {
+    text = `The weights fit in ${join_words(fits.map(String), "and")} GiB, but not in ${join_words(misses.map(String), "or")} GiB.`;
   }
-  let text = misses.length === 0
-    ? `The weights fit every budget here: ${join_words(fits.map(String), "and")} GB.`
-    : `The weights fit in ${join_words(fits.map(String), "and")} GB, but not in ${join_words(misses.map(String), "or")} GB.`;
-  if (gb > tight_share * fits[0]) text += ` In ${fits[0]} GB they leave little room for the KV cache and activations.`;
-  return text;
+  if (fits.length > 0 && gib > tight_share * fits[0]) text += ` In ${fits[0]} GiB they leave little room.`;
+  return text + " This counts weights only: the KV cache and activations need room on top.";
+}
+function notes(p, k, method) {
+  const found = [];
+  if (p > 0 && !tables.prune_shrinks_storage[method]) found.push(storage_note);
+  if (p > 0 && tables.prune_shrinks_storage[method] && k > 1) found.push(double_count_note);
+  return found;
 }
 """
 
@@ -234,7 +274,9 @@ const q = {
   rank: tables.rank[i_r],
 };
 const effective = params * (1.0 - p) / k * tables.rank_param_fraction[i_r];
-const gb = effective * precision.bits / 8.0 / 1e9;
+const stored_p = tables.prune_shrinks_storage[controls.method.value] ? p : 0.0;
+const stored = params * (1.0 - stored_p) / k * tables.rank_param_fraction[i_r];
+const gb = stored * precision.bits / 8.0 / 1e9;
 const base_gb = params * 16 / 8.0 / 1e9;
 const product = q.bits * q.prune * q.distil * q.rank;
 const quality = Math.min(q0, Math.max(0, q0 * product));
@@ -243,7 +285,7 @@ for (const key of ["bits", "prune", "distil", "rank"]) steps.push(steps[steps.le
 steps.push(quality);
 
 footprint.data = {y: ["At 16 bits", "Composed"], gb: [base_gb, gb], colour: footprint.data.colour};
-footprint_range.end = Math.max(88, 1.1 * Math.max(base_gb, gb));
+footprint_range.end = Math.max(95, 1.1 * Math.max(base_gb, gb));
 waterfall.data = waterfall_data(steps, q);
 composed.data = {gb: [gb], quality: [quality], base_gb: [base_gb], q0: [q0]};
 scatter_range.start = Math.min(0.2, gb / 2);
@@ -254,6 +296,7 @@ set_text("effective", format_params(effective));
 set_text("quality", format_quality(quality));
 set_text("q0", format_quality(q0));
 set_text("verdict", verdict(gb));
+set_text("notes", notes(p, k, controls.method.value).join(" "));
 for (const key of ["bits", "prune", "distil", "rank"]) set_text(`q-${key}`, format_number(q[key], 3));
 write_fragment(figure_name, s);
 """
@@ -318,13 +361,6 @@ if (navigator.clipboard && window.isSecureContext) {
 """
 
 
-def precision_label(precision) -> str:
-    bits = f"{precision.bits:g} bits"
-    if precision.kind == "k-quant":
-        return f"{precision.label} (llama.cpp, {bits})"
-    return f"{precision.label} ({bits})" if precision.label != precision.name else f"{precision.name} ({bits})"
-
-
 def waterfall_rows(composition: Composition) -> dict[str, list]:
     """Return the waterfall's bars: the base, the loss of each factor, and the result."""
     steps = composition.steps
@@ -350,20 +386,20 @@ def footprint_plot(composition: Composition):
         "gb": [composition.base_gb, composition.gb],
         "colour": [NEUTRAL, HIGHLIGHT],
     })
-    x_range = Range1d(0, max(88, 1.1 * max(composition.base_gb, composition.gb)))
+    x_range = Range1d(0, max(95, 1.1 * max(composition.base_gb, composition.gb)))
     plot = new_plot(
         height=165, x_range=x_range, y_range=FactorRange("Composed", "At 16 bits", BUDGET_ROW),
-        x_axis_label="Weights in memory (decimal GB)", min_border_left=84,
+        x_axis_label="Stored weights (GB); budgets (GiB)", min_border_left=84,
     )
     plot.hbar(y="y", right="gb", left=0, height=0.62, source=source, fill_color="colour", line_alpha=0, fill_alpha=0.9)
-    for budget in BUDGETS_GB:
-        plot.add_layout(Span(location=budget, dimension="height", line_color=NEUTRAL, line_dash="dashed", line_width=1.2))
+    for budget in BUDGETS_GIB:
+        plot.add_layout(Span(location=budget * GB_PER_GIB, dimension="height", line_color=NEUTRAL, line_dash="dashed", line_width=1.2))
     plot.add_layout(LabelSet(
         x="x", y="y", text="text", source=ColumnDataSource({
-            "x": list(BUDGETS_GB), "y": [BUDGET_ROW] * len(BUDGETS_GB),
-            "text": [f"{b} GB" if b == BUDGETS_GB[-1] else str(b) for b in BUDGETS_GB],
+            "x": [b * GB_PER_GIB for b in BUDGETS_GIB], "y": [BUDGET_ROW] * len(BUDGETS_GIB),
+            "text": [f"{b} GiB" if b == BUDGETS_GIB[-1] else str(b) for b in BUDGETS_GIB],
             # Alternate rows keep neighbouring labels apart when a large model squeezes them together.
-            "offset": [6 if i % 2 == 0 else -6 for i in range(len(BUDGETS_GB))],
+            "offset": [6 if i % 2 == 0 else -6 for i in range(len(BUDGETS_GIB))],
         }), text_font_size="11px", text_color=NEUTRAL, x_offset=3, y_offset="offset", text_baseline="middle",
     ))
     plot.ygrid.grid_line_color = None
@@ -424,8 +460,20 @@ def scatter_plot(model, composition: Composition):
         source=composed, x_start="base_gb", y_start="q0", x_end="gb", y_end="quality",
         line_color=HIGHLIGHT, line_width=2, end=NormalHead(size=9, fill_color=HIGHLIGHT, line_alpha=0),
     ))
-    plot.scatter("base_gb", "q0", source=composed, size=11, fill_alpha=0, line_color=HIGHLIGHT, line_width=2)
-    plot.scatter("gb", "quality", source=composed, marker="star", size=18, fill_color=HIGHLIGHT, line_color="#1d232b", line_width=1)
+    start = plot.scatter("base_gb", "q0", source=composed, size=11, fill_alpha=0, line_color=HIGHLIGHT, line_width=2)
+    star = plot.scatter("gb", "quality", source=composed, marker="star", size=18, fill_color=HIGHLIGHT, line_color="#1d232b", line_width=1)
+    # The grey and blue dots share one renderer, so each legend item points at its first row.
+    plot.add_layout(Legend(
+        items=[
+            LegendItem(label="real models, 16 bits", renderers=[dots], index=0),
+            LegendItem(label="real models, INT4 (rule of thumb)", renderers=[dots], index=count),
+            LegendItem(label="your base model", renderers=[start]),
+            LegendItem(label="composed", renderers=[star]),
+        ],
+        location="top_left", orientation="vertical", background_fill_alpha=0, border_line_alpha=0,
+        label_text_font_size="11px", glyph_height=14, glyph_width=14, padding=2, spacing=0, margin=4,
+        name=f"{NAME}-legend",
+    ))
     plot.add_tools(HoverTool(renderers=[dots], tooltips=[("Model", "@name"), ("Precision", "@precision"), ("Weights", "@gb{0.0} GB"), ("Quality index", "@quality{0.0}")]))
     return plot, composed, x_range
 
@@ -442,6 +490,7 @@ def readout_texts(composition: Composition) -> dict[str, str]:
         f"{NAME}-quality": format_quality(composition.quality),
         f"{NAME}-q0": format_quality(composition.q0),
         f"{NAME}-verdict": verdict(composition.gb),
+        f"{NAME}-notes": " ".join(composition.notes),
     }
     for key, _label in FACTOR_ROWS:
         texts[f"{NAME}-q-{key}"] = format_number(composition.factors["q_" + key], 3)
@@ -458,13 +507,14 @@ def readouts_html(composition: Composition) -> str:
     )
     return Markup(
         '<dl class="readout-list composer-readouts">'
-        f'<div class="readout"><dt>Weights</dt><dd><output id="{NAME}-gb">{text["gb"]}</output>'
+        f'<div class="readout"><dt>Stored weights</dt><dd><output id="{NAME}-gb">{text["gb"]}</output>'
         f' <span class="readout-note">from <output id="{NAME}-base-gb">{text["base-gb"]}</output> at 16 bits</span></dd></div>'
-        f'<div class="readout"><dt>Effective parameters</dt><dd><output id="{NAME}-effective">{text["effective"]}</output></dd></div>'
+        f'<div class="readout"><dt>Effective (non-zero) parameters</dt><dd><output id="{NAME}-effective">{text["effective"]}</output></dd></div>'
         f'<div class="readout"><dt>Quality index</dt><dd><output id="{NAME}-quality">{text["quality"]}</output>'
         f' <span class="readout-note">from <output id="{NAME}-q0">{text["q0"]}</output></span></dd></div>'
         "</dl>"
         f'<p class="composer-verdict" id="{NAME}-verdict">{text["verdict"]}</p>'
+        f'<p class="composer-notes readout-note" id="{NAME}-notes">{text["notes"]}</p>'
         f'<table class="readout-table composer-factors"><caption>Quality factors, multiplied</caption><tbody>{factor_rows}</tbody></table>'
         f'<p class="composer-copy"><span id="{NAME}-copy-status"></span>'
         f'<input id="{NAME}-link" class="composer-link" type="text" readonly hidden aria-label="Link to this configuration"></p>'
@@ -474,7 +524,8 @@ def readouts_html(composition: Composition) -> str:
 def caveat_html() -> str:
     return Markup(
         '<p class="composer-caveat"><strong>First-order estimates for intuition, not a benchmark.</strong> '
-        "The memory counts weights only; the KV cache, activations and the runtime come on top. "
+        "The memory counts stored weights only; the KV cache, activations and the runtime come on top. "
+        "Budgets are in GiB, as cards are sold; file sizes are in decimal GB. "
         "Quality is a product of rules of thumb calibrated on published results.</p>"
     )
 
@@ -484,7 +535,8 @@ def caveat_html() -> str:
     caption="The simulator: stack the four techniques on a base model and read off memory, size and quality.",
     summary=(
         "Controls choose a base model, a precision, a fraction pruned and its method, a distillation factor "
-        "and a low-rank ratio. A bar shows the weight footprint against memory budgets of 8, 16, 24 and 80 GB, "
+        "and a low-rank ratio. A bar shows the stored weight footprint against memory budgets of 8, 12, 16, 24, 32, "
+        "48 and 80 GiB, "
         "a waterfall shows how each factor multiplies the quality index down, and a chart places the composed "
         "model beside the real models. At the start, Llama-3.1-8B at 16 bits takes 16.1 GB and scores 100."
     ),
@@ -513,7 +565,7 @@ def composer(model) -> FigureParts:
         ),
         "bits": Select(
             title="Precision", value=DEFAULT_STATE["bits"], name=f"{NAME}-bits",
-            options=[(p.name, precision_label(p)) for p in model.precisions.values()],
+            options=precision_options(model),
         ),
         "p": Slider(title="Fraction pruned", start=0, end=0.95, step=0.01, value=DEFAULT_STATE["p"], format="0%", name=f"{NAME}-p"),
         "method": Select(
@@ -552,6 +604,7 @@ def composer(model) -> FigureParts:
             "rank_grid": np.asarray(tables["rank_grid"], dtype=np.float64),
             "rank": np.asarray(tables["rank"], dtype=np.float64),
             "rank_param_fraction": np.asarray(tables["rank_param_fraction"], dtype=np.float64),
+            "prune_shrinks_storage": tables["prune_shrinks_storage"],
             "precisions": [{"name": p["name"], "bits": p["bits"], "quality": p["quality"]} for p in tables["precisions"]],
         },
     )
@@ -559,8 +612,11 @@ def composer(model) -> FigureParts:
         args=dict(
             shared,
             params_q0=quality_trend(model, np.asarray(params_grid) * 1e9).tolist(),
-            budgets=list(BUDGETS_GB),
+            budgets=list(BUDGETS_GIB),
+            gb_per_gib=GB_PER_GIB,
             tight_share=TIGHT_SHARE,
+            storage_note=STORAGE_NOTE,
+            double_count_note=DOUBLE_COUNT_NOTE,
             footprint=footprint_source,
             footprint_range=footprint_range,
             waterfall=waterfall_source,

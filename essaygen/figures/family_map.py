@@ -47,7 +47,7 @@ FAMILIES = (
     Family(
         "distillation",
         "Distillation",
-        "the architecture",
+        "the whole model (a smaller student, trained anew)",
         "Trains a smaller student model to imitate a larger teacher.",
     ),
     Family(
@@ -161,8 +161,8 @@ def family_map_html() -> str:
     caption="The four families of compression, and the quantity each one makes smaller.",
     summary=(
         "A map with compression at the top and four families below it. Quantisation makes the bits "
-        "per weight smaller, pruning the number of weights, distillation the architecture, and "
-        "low-rank factorisation the numbers in each matrix."
+        "per weight smaller, pruning the number of weights, distillation the whole model (a smaller "
+        "student, trained anew), and low-rank factorisation the numbers in each matrix."
     ),
     height=0,
 )

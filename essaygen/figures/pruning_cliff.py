@@ -2,8 +2,10 @@
 
 The figure draws one curve per pruning method from the model's lookup table
 and the published calibration points beside them (hover for method, model,
-value and source). A slider places a marker and reads out quality and size for
-a chosen base model. The slider and the model choice are shared through the URL fragment
+value and source). A slider places a marker and reads out, per method, quality
+and stored size for a chosen base model: unstructured pruning leaves zeros that a
+dense runtime still stores, so only structured pruning shrinks the file. The
+shaded bands follow the default method's curve. The slider and the model choice are shared through the URL fragment
 ``#pruning-cliff:p=0.5&model=llama-3.1-8b``.
 """
 
@@ -28,9 +30,9 @@ from bokeh.models import (
 )
 from markupsafe import Markup, escape
 
-from ..model import PRUNE_GRID
+from ..model import DEFAULT_METHOD, PRUNE_GRID
 from . import FigureParts, figure
-from ._format import FORMAT_JS, format_gb, format_percent, format_quality
+from ._format import FORMAT_JS, format_gb, format_params, format_percent, format_quality
 from ._fragment import FRAGMENT_JS, restore_on_ready
 from ._readouts import control_row
 from ._style import HIGHLIGHT, NEUTRAL, TECHNIQUE_COLOURS, new_plot
@@ -40,8 +42,22 @@ DEFAULT_P = 0.5
 DEFAULT_BASE = "Llama-3.1-8B"
 SIZE_PRECISION = "BF16"  # sizes are read out at 16 bits, before any quantisation
 
-# The three regions of the pruning rule: (start, end, label).
-BANDS = ((0.0, 0.3, "nearly free"), (0.3, 0.6, "a gentle cost"), (0.6, 0.9, "the cliff"))
+NEARLY_FREE_COST = 0.02  # quality lost where the "nearly free" band ends
+
+
+def bands(model) -> tuple[tuple[float, float, str], ...]:
+    """Return the three regions of the default method's curve: (start, end, label).
+
+    "Nearly free" ends where the gentle term costs 2% of quality, the cliff starts
+    at the method's cliff_start and ends where quality reaches zero.
+    """
+    curve = model.pruning_methods[DEFAULT_METHOD]
+    free_end = curve.nearly_free_end(NEARLY_FREE_COST)
+    return (
+        (0.0, free_end, "nearly free"),
+        (free_end, curve.cliff_start, "gentle cost"),
+        (curve.cliff_start, curve.zero_point, "the cliff"),
+    )
 
 
 @dataclass(frozen=True)
@@ -113,25 +129,26 @@ def quality_at(model, p: float, base) -> dict[str, dict[str, float]]:
     }
 
 
-def sizes_at(model, p: float, base) -> tuple[float, float]:
-    """Return the base model's weight size in GB before and after pruning a fraction p."""
+def sizes_at(model, p: float, base) -> tuple[float, dict[str, float]]:
+    """Return the base model's stored size in GB before pruning, and per method after pruning a fraction p."""
     dense = model.weight_gb(base.params, SIZE_PRECISION)
-    pruned = model.weight_gb(model.effective_params(base.params, prune=p), SIZE_PRECISION)
-    return dense, pruned
+    stored = {key: model.stored_gb(base.params, SIZE_PRECISION, p, key) for key in model.pruning_methods}
+    return dense, stored
 
 
 def readout_texts(model, p: float, base) -> dict[str, str]:
     """Return the text of every readout element at fraction p for the base model, keyed by element id."""
-    dense, pruned = sizes_at(model, p, base)
+    dense, stored = sizes_at(model, p, base)
     texts = {
         f"{NAME}-p": format_percent(p),
         f"{NAME}-model": base.name,
         f"{NAME}-size-dense": format_gb(dense),
-        f"{NAME}-size": format_gb(pruned),
+        f"{NAME}-effective": format_params(model.effective_params(base.params, prune=p)),
     }
     for key, values in quality_at(model, p, base).items():
         texts[f"{NAME}-kept-{key}"] = format_percent(values["kept"])
         texts[f"{NAME}-index-{key}"] = format_quality(values["index"])
+        texts[f"{NAME}-size-{key}"] = format_gb(stored[key])
     return texts
 
 
@@ -144,15 +161,19 @@ def readouts_html(model, p: float, base) -> str:
         rows.append(
             f'<tr><th scope="row"><span class="key-swatch" style="--swatch: {colour}"></span>{escape(method.label)}</th>'
             f'<td id="{NAME}-kept-{key}">{text[f"{NAME}-kept-{key}"]}</td>'
-            f'<td id="{NAME}-index-{key}">{text[f"{NAME}-index-{key}"]}</td></tr>'
+            f'<td id="{NAME}-index-{key}">{text[f"{NAME}-index-{key}"]}</td>'
+            f'<td id="{NAME}-size-{key}">{text[f"{NAME}-size-{key}"]}</td></tr>'
         )
     return Markup(
         f'<p>With <strong id="{NAME}-p">{text[f"{NAME}-p"]}</strong> of the weights removed, '
-        f'<span id="{NAME}-model">{text[f"{NAME}-model"]}</span> shrinks from '
-        f'<span id="{NAME}-size-dense">{text[f"{NAME}-size-dense"]}</span> to '
-        f'<strong id="{NAME}-size">{text[f"{NAME}-size"]}</strong> at 16 bits.</p>'
+        f'<span id="{NAME}-model">{text[f"{NAME}-model"]}</span> keeps '
+        f'<strong id="{NAME}-effective">{text[f"{NAME}-effective"]}</strong> non-zero parameters. '
+        f'At 16 bits its file is <span id="{NAME}-size-dense">{text[f"{NAME}-size-dense"]}</span> unpruned. '
+        "Zeroed weights still take space in a dense runtime such as llama.cpp, so only structured "
+        "pruning shrinks the stored size.</p>"
         '<table class="readout-table"><thead><tr><th scope="col">Method</th>'
-        '<th scope="col">Quality kept</th><th scope="col">Quality index</th></tr></thead>'
+        '<th scope="col">Quality kept</th><th scope="col">Quality index</th>'
+        '<th scope="col">Stored at 16 bits</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -179,17 +200,19 @@ const params = bases.params[j];
 const q0 = bases.index[j];
 const kept_all_weights = rank_param_fraction_full;
 const dense_gb = params * bits / 8.0 / 1e9;
-const pruned_gb = params * (1.0 - p) / 1.0 * kept_all_weights * bits / 8.0 / 1e9;
+const effective = params * (1.0 - p) / 1.0 * kept_all_weights;
+const stored_gb = methods.map((key) => params * (1.0 - (shrinks_storage[key] ? p : 0.0)) / 1.0 * kept_all_weights * bits / 8.0 / 1e9);
 const q = methods.map((key) => prune[key][i]);
 marker.data = {p: methods.map(() => p), q: q};
 span.location = p;
 document.getElementById(`${figure_name}-p`).textContent = format_percent(p);
 document.getElementById(`${figure_name}-model`).textContent = bases.name[j];
 document.getElementById(`${figure_name}-size-dense`).textContent = format_gb(dense_gb);
-document.getElementById(`${figure_name}-size`).textContent = format_gb(pruned_gb);
+document.getElementById(`${figure_name}-effective`).textContent = format_params(effective);
 methods.forEach((key, m) => {
   document.getElementById(`${figure_name}-kept-${key}`).textContent = format_percent(q[m]);
   document.getElementById(`${figure_name}-index-${key}`).textContent = format_quality(q0 * q[m]);
+  document.getElementById(`${figure_name}-size-${key}`).textContent = format_gb(stored_gb[m]);
 });
 write_fragment(figure_name, {p: p.toFixed(2), model: bases.slug[j]});
 """
@@ -217,17 +240,18 @@ def cliff_plot(model, curves: ColumnDataSource, marker: ColumnDataSource):
     )
     plot.xaxis.formatter = NumeralTickFormatter(format="0%")
     plot.yaxis.formatter = NumeralTickFormatter(format="0%")
-    plot.xaxis.ticker = [0, 0.3, 0.6, 0.9]
+    band_edges = bands(model)
+    plot.xaxis.ticker = [0.0] + [round(end, 2) for _start, end, _label in band_edges]
     plot.yaxis.ticker = [0, 0.25, 0.5, 0.75, 1.0]
 
-    for number, (start, end, label) in enumerate(BANDS):
+    for number, (start, end, label) in enumerate(band_edges):
         plot.add_layout(
             BoxAnnotation(left=start, right=end, fill_color=TECHNIQUE_COLOURS["pruning"],
                           fill_alpha=0.04 + 0.05 * number, line_alpha=0, level="underlay")
         )
         plot.add_layout(
             Label(x=(start + end) / 2, y=1.06, text=label, text_align="center", text_baseline="middle",
-                  text_font_size="12px", text_color=NEUTRAL, name=f"{NAME}-band-label")
+                  text_font_size="11px", text_color=NEUTRAL, name=f"{NAME}-band-label")
         )
 
     hover_renderers = []
@@ -269,8 +293,10 @@ def cliff_plot(model, curves: ColumnDataSource, marker: ColumnDataSource):
         "Three curves fall from full quality as more weights are removed. Magnitude pruning drops "
         "first, from about 40% pruned. One-shot pruning (SparseGPT, Wanda) holds until about 50% "
         "and then falls steeply between 60 and 70%. Structured pruning with recovery training "
-        "declines gently at first and then falls away past about 60%. Most published results sit near their "
-        "curves, and those from 13B and 70B models sit on or above them."
+        "declines gently at first and then falls away past about 60%. Shaded bands mark where the one-shot "
+        "curve is nearly free, where it costs a little and where its cliff runs down to zero. Most published "
+        "results sit near their curves, and those from 13B and 70B models sit on or above them. A table reads "
+        "out quality and stored size per method: only structured pruning shrinks the file."
     ),
     height=440,
     data=("coefficients", "calibration", "models"),
@@ -322,6 +348,7 @@ def pruning_cliff(model) -> FigureParts:
             span=span,
             bits=model.bits_per_weight(SIZE_PRECISION),
             rank_param_fraction_full=tables["rank_param_fraction"][-1],
+            shrinks_storage=tables["prune_shrinks_storage"],
         ),
         code=FORMAT_JS + FRAGMENT_JS + UPDATE_JS,
     )

@@ -32,7 +32,8 @@ from ._style import NEUTRAL, TECHNIQUE_COLOURS, new_plot
 NAME = "quantisation"
 SAMPLES = 480
 MIN_BITS, MAX_BITS = 2, 16
-DEFAULT_BITS = 16
+# The page opens at 4 bits (16 levels), where the steps are visible without JavaScript.
+DEFAULT_BITS = 4
 # Grid lines are drawn only while they are few enough to tell apart.
 MAX_DRAWN_LEVELS = 32
 FP32_PATTERNS = 2**32
@@ -116,8 +117,9 @@ return tick + " bits \\u00b7 " + format_number(2 ** tick) + " levels";
     NAME,
     caption="A smooth curve standing for weights, snapped to a grid of 2<sup><i>b</i></sup> levels.",
     summary=(
-        "A smooth wavy curve and its quantised copy. At 16 and 8 bits the snapped copy lies on the "
-        "curve; at 4 bits small steps appear, and at 3 and 2 bits the copy is a coarse staircase of "
+        "A smooth wavy curve and its quantised copy, shown first at 4 bits (16 levels), where small "
+        "steps appear. At 16 and 8 bits the snapped copy lies on the curve, and at 3 and 2 bits it is "
+        "a coarse staircase of "
         "8 or 4 levels. The RMS error roughly doubles with each bit removed."
     ),
     height=400,
@@ -204,7 +206,7 @@ def quantisation(model) -> FigureParts:
     note = (
         f'<p class="readout-note">For comparison, a 32-bit float has '
         f"{format_number(FP32_PATTERNS)} bit patterns: about "
-        f"{format_number(FP32_PATTERNS / 1e9, 1)} billion distinct values.</p>"
+        f"{format_number(FP32_PATTERNS / 1e9, 1)} billion.</p>"
     )
     facts = tuple(
         (f"RMS error at {bits} bits ({format_number(2**bits)} levels)", format_rms(rms_percent(signal, bits)))

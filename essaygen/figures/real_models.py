@@ -3,7 +3,8 @@
 Each model from data/models.tsv appears at 16 bits and at INT4 with an arrow
 between. The INT4 point applies the essay's rule-of-thumb factor. Where the
 makers published an INT4 score for the same model, that retention is drawn as a
-separate marker at the same size. The frontier is the staircase of the best
+separate marker, placed at the published file size where the makers give one
+and at the nominal INT4 size (params × 4 bits) otherwise. The frontier is the staircase of the best
 quality available at each size or less. A memory budget slider marks a size and
 reads out the best configuration that fits; it is shared through the fragment
 ``#real-models:budget=24``.
@@ -41,7 +42,10 @@ HIGH_PRECISION = "BF16"
 LOW_PRECISION = "INT4"
 BUDGETS_GB = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 80, 96, 128, 160)
 DEFAULT_BUDGET = 16
-PUBLISHED_METRICS = {"mmlu": "MMLU", "open_llm_v1_avg": "Open LLM Leaderboard v1 average"}
+PUBLISHED_METRICS = {"mmlu": "MMLU", "open_llm_v1_avg": "Open LLM Leaderboard v1 average (not MMLU)"}
+# Who published each INT4 release, by the owner in its source URL.
+PUBLISHERS = {"meta-llama": "Meta", "qwen": "Qwen", "neuralmagic": "Neural Magic"}
+BYTES_PER_UNIT = {"GB": 1e9, "GiB": 2**30, "MiB": 2**20}
 # Models named on the chart, with the text alignment of each name: "left" puts
 # the name right of its point. The rest are named on hover, so that a
 # phone-sized chart stays readable.
@@ -91,22 +95,49 @@ def published_int4(model) -> dict[str, list]:
     Published results are for instruction-tuned variants. Their retention is
     applied to the base model's index, so the point shows how far the rule of
     thumb is from what the makers measured. It is not a score of the base model.
+    A point sits at the published file size when a footprint row of calibration.tsv
+    has the same model and algorithm, and at the nominal INT4 size otherwise.
     """
     by_name = {real.name: real for real in model.real_models}
-    rows: dict[str, list] = {key: [] for key in ("name", "gb", "quality", "published", "source")}
+    file_sizes = {
+        (point.model, point.algorithm): point.value * BYTES_PER_UNIT[point.unit] / 1e9
+        for point in model.calibration_points("footprint", LOW_PRECISION)
+    }
+    rows: dict[str, list] = {key: [] for key in ("name", "gb", "quality", "published", "size", "source", "publisher")}
     for point in model.calibration_points("quantisation", LOW_PRECISION):
         base = by_name.get(point.model.removesuffix("-Instruct"))
         if base is None or point.metric not in PUBLISHED_METRICS:
             continue
         rows["name"].append(f"{point.model}, {point.algorithm}")
-        rows["gb"].append(model.weight_gb(base.params, LOW_PRECISION))
+        published_gb = file_sizes.get((point.model, point.algorithm))
+        if published_gb is None:
+            gb = model.weight_gb(base.params, LOW_PRECISION)
+            rows["size"].append(f"{format_gb(gb)}, nominal (params × 4 bits); no published file size")
+        else:
+            gb = published_gb
+            rows["size"].append(f"{format_gb(gb)}, published file size")
+        rows["gb"].append(gb)
         rows["quality"].append(base.quality_index * point.observed)
         rows["published"].append(
             f"{PUBLISHED_METRICS[point.metric]} {point.value:g} against {point.baseline:g} "
             f"at 16 bits: keeps {format_percent(point.observed, 1)}"
         )
         rows["source"].append(short_source(point.source))
+        rows["publisher"].append(publisher(point.source))
     return rows
+
+
+def publisher(url: str) -> str:
+    """Return who published a release: the owner on GitHub or Hugging Face, else the site's name."""
+    host, _, path = short_source(url).lower().partition("/")
+    owner = path.split("/")[0] if host in ("github.com", "huggingface.co") else host.split(".")[0]
+    return PUBLISHERS.get(owner, owner)
+
+
+def published_label(published: dict) -> str:
+    """Return the key's label for the published INT4 points, naming the publishers on the chart."""
+    publishers = list(dict.fromkeys(published["publisher"]))
+    return f"INT4, published ({', '.join(publishers)})" if publishers else "INT4, published"
 
 
 def best_within(rows: dict, budget_gb: float) -> int:
@@ -155,12 +186,12 @@ def readouts_html(rows: dict, budget_gb: float) -> str:
     )
 
 
-def key_html() -> str:
+def key_html(published: dict) -> str:
     return Markup(
         '<ul class="figure-key" aria-label="Key">'
         f'<li><span class="key-point" style="--swatch: {NEUTRAL}"></span>16 bits</li>'
         f'<li><span class="key-point" style="--swatch: {INT4_COLOUR}"></span>INT4, rule of thumb</li>'
-        f'<li><span class="key-point key-diamond key-open" style="--swatch: {PUBLISHED_COLOUR}"></span>INT4, published by the makers</li>'
+        f'<li><span class="key-point key-diamond key-open" style="--swatch: {PUBLISHED_COLOUR}"></span>{escape(published_label(published))}</li>'
         f'<li><span class="key-line" style="--swatch: {HIGHLIGHT}"></span>frontier</li>'
         "</ul>"
     )
@@ -269,7 +300,8 @@ def real_models_plot(rows: dict, published: dict, budget_gb: float):
         ("Weights", "@bytes"), ("Score", "@score"), ("Quality index", "@quality{0.0}"), ("Source", "@source"),
     ]))
     plot.add_tools(HoverTool(renderers=[published_points], tooltips=[
-        ("Published INT4", "@name"), ("Result", "@published"), ("Quality index", "@quality{0.0}"), ("Source", "@source"),
+        ("Published INT4", "@name"), ("Result", "@published"), ("Size", "@size"),
+        ("Quality index", "@quality{0.0}"), ("Source", "@source"),
     ]))
     return plot, points, span, shade, labels
 
@@ -283,7 +315,8 @@ def real_models_plot(rows: dict, published: dict, budget_gb: float):
     summary=(
         "Every model appears twice, joined by an arrow that runs a long way left and only a little down: "
         "INT4 takes a quarter of the 16-bit size and, by the rule of thumb, 94% of the quality. The makers' "
-        "own INT4 results for Llama 3.1 and 3.2, drawn as open diamonds at the INT4 size, sit at or above the "
+        "own INT4 results (Meta, Neural Magic), drawn as open diamonds at the published file size where "
+        "there is one and at the nominal INT4 size otherwise, sit at or above the "
         "rule of thumb, except plain post-training quantisation of the 1B model, which sits below it. The "
         "frontier rises steeply up to about 10 GB and flattens beyond, and most of it is made of INT4 points."
     ),
@@ -314,7 +347,7 @@ def real_models(model) -> FigureParts:
     best = best_within(rows, DEFAULT_BUDGET)
     return FigureParts(
         root=layout,
-        html=key_html(),
+        html=key_html(published),
         readouts=readouts_html(rows, DEFAULT_BUDGET),
         facts=(
             ("Models on the chart", str(len(model.real_models))),

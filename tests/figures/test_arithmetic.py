@@ -51,12 +51,14 @@ def expected_readouts(model, params: str, precision: str, prune: float, distil: 
     """Compute the three worked examples from the model for one setting of the controls."""
     n = PARAMS[params]
     bits = model.bits_per_weight(precision)
-    bits_text = format_number(bits, 0 if bits.is_integer() else 3)
+    bits_text = format_number(bits, 0 if bits.is_integer() else 2)
     factors = model.factors(precision, prune, DEFAULT_METHOD, distil, 1.0)
     terms = " × ".join(format_number(factors[k], 3) for k in ("q_bits", "q_prune", "q_distil", "q_rank"))
     quality = model.quality(100.0, precision, prune, DEFAULT_METHOD, distil, 1.0)
+    stored = params if distil == 1 else f"({params} ÷ {format_number(distil, 1)})"
     return {
-        "arithmetic-footprint": f"{params} × {bits_text} bits ÷ 8 = {format_size(model.weight_gb(n, precision))}",
+        # The default method is unstructured, so p leaves the stored count at N / k.
+        "arithmetic-footprint": f"{stored} × {bits_text} bits ÷ 8 = {format_size(model.weight_gb(n / distil, precision))}",
         "arithmetic-effective": (
             f"{params} × (1 − {format_number(prune, 2)}) ÷ {format_number(distil, 1)} = "
             f"{format_params(model.effective_params(n, prune, distil))}"
@@ -74,8 +76,8 @@ def test_arithmetic_equations_are_mathml(parts):
     assert len(maths) == 3
     footprint = maths[0]
     assert footprint.find(f".//{MATHML}mfrac") is not None
-    names = ["".join(mi.itertext()) for mi in footprint.iter(f"{MATHML}mi")]
-    assert names == ["M", "N", "b"]
+    names = "".join("".join(mi.itertext()) for mi in footprint.iter(f"{MATHML}mi"))
+    assert names == "MNstoredb"
     quality_text = "".join(maths[2].itertext())
     for word in ("bits", "prune", "distil", "rank"):
         assert word in quality_text
@@ -95,6 +97,15 @@ def test_arithmetic_footprint_examples(model):
     # The essay's anchor values: 8 billion weights take 16 GB at 16 bits and 4 GB at 4 bits.
     assert expected_readouts(model, "8B", "FP16", 0.0, 1.0)["arithmetic-footprint"] == "8B × 16 bits ÷ 8 = 16 GB"
     assert expected_readouts(model, "8B", "INT4", 0.0, 1.0)["arithmetic-footprint"] == "8B × 4 bits ÷ 8 = 4 GB"
+    assert expected_readouts(model, "8B", "Q4_K_M", 0.0, 1.0)["arithmetic-footprint"] == "8B × 4.90 bits ÷ 8 = 4.9 GB"
+
+
+def test_arithmetic_footprint_keeps_pruned_zeros(parts, model):
+    # Pruning 30% with the unstructured default leaves 8B ÷ 2 stored: 8 GB at 16 bits, not 5.6 GB.
+    shown = readouts_by_id(parts.readouts)
+    assert shown["arithmetic-footprint"] == "(8B ÷ 2.0) × 16 bits ÷ 8 = 8 GB"
+    assert shown["arithmetic-effective"] == "8B × (1 − 0.30) ÷ 2.0 = 2.80 billion"
+    assert "still take space in a dense runtime" in parts.readouts
 
 
 def test_arithmetic_has_no_python_callbacks(parts):
@@ -104,7 +115,8 @@ def test_arithmetic_has_no_python_callbacks(parts):
 def test_arithmetic_controls(parts, model):
     controls = {c.name: c for c in parts.root.select({"type": (Slider, Select, CategoricalSlider)})}
     assert set(controls) == {"arithmetic-params", "arithmetic-precision", "arithmetic-prune", "arithmetic-distil"}
-    assert [value for value, _ in controls["arithmetic-precision"].options] == list(model.precisions)
+    offered = [value for options in controls["arithmetic-precision"].options.values() for value, _ in options]
+    assert sorted(offered) == sorted(model.precisions)
     assert controls["arithmetic-params"].categories == list(PARAMS)
     for name, default in DEFAULTS.items():
         assert controls[f"arithmetic-{name}"].value == default

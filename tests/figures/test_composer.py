@@ -29,10 +29,15 @@ from bokeh_widgets import (
     wait_for_restore,
 )
 from essaygen.figures._format import FORMAT_JS
+from essaygen.figures._precision import PERPLEXITY_GROUP, RULE_OF_THUMB_GROUP
+from essaygen.figures.arithmetic import arithmetic
 from essaygen.figures.composer import (
-    BUDGETS_GB,
+    BUDGETS_GIB,
     CUSTOM,
     DEFAULT_STATE,
+    DOUBLE_COUNT_NOTE,
+    GB_PER_GIB,
+    STORAGE_NOTE,
     PARAMS_GRID_B,
     VERDICT_JS,
     compose,
@@ -77,9 +82,31 @@ def test_controls_are_named_for_the_figure(parts):
     assert names == [f"{NAME}-{key}" for key in expected]
 
 
+def named(root, name):
+    return next(m for m in root.references() if getattr(m, "name", "") == name)
+
+
 def test_every_precision_is_offered(parts, model):
-    bits = next(m for m in parts.root.references() if getattr(m, "name", "") == f"{NAME}-bits")
-    assert [value for value, _label in bits.options] == list(model.precisions)
+    bits = named(parts.root, f"{NAME}-bits")
+    offered = [value for options in bits.options.values() for value, _label in options]
+    assert sorted(offered) == sorted(model.precisions)
+
+
+def test_precisions_grouped_by_evidence(parts, model):
+    groups = {group: [value for value, _label in options] for group, options in named(parts.root, f"{NAME}-bits").options.items()}
+    assert list(groups) == [RULE_OF_THUMB_GROUP, PERPLEXITY_GROUP]
+    assert groups[RULE_OF_THUMB_GROUP] == ["FP32", "BF16", "FP16", "FP8", "INT8", "INT4", "INT3", "INT2"]
+    assert groups[PERPLEXITY_GROUP] == ["INT4-g128", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K"]
+
+
+def test_precision_labels_match_arithmetic(parts, model):
+    composer_options = named(parts.root, f"{NAME}-bits").options
+    arithmetic_options = named(arithmetic(model).root, "arithmetic-precision").options
+    assert composer_options == arithmetic_options
+    labels = dict(option for options in composer_options.values() for option in options)
+    assert labels["Q4_K_M"] == "Q4_K_M (4.90 bits)"
+    assert labels["INT4-g128"] == "INT4, group 128 (4.13 bits)"
+    assert labels["INT4"] == "INT4 (4 bits)"
 
 
 def test_compose_default_is_llama_at_16_bits(model):
@@ -96,7 +123,31 @@ def test_compose_multiplies_each_factor(model):
     product = model.q_bits("INT4") * model.q_prune(0.5, "magnitude") * model.q_distil(2.0) * model.q_rank(0.5)
     assert result.quality == pytest.approx(100.0 * product)
     assert result.steps[-1] == pytest.approx(result.steps[-2])
-    assert result.gb == pytest.approx(model.weight_gb(model.effective_params(result.params, 0.5, 2.0, 0.5), "INT4"))
+    # Magnitude pruning is unstructured: the zeros stay in the stored file, so only k and the rank shrink it.
+    assert result.gb == pytest.approx(model.weight_gb(model.effective_params(result.params, 0.0, 2.0, 0.5), "INT4"))
+    assert result.effective_params == pytest.approx(model.effective_params(result.params, 0.5, 2.0, 0.5))
+
+
+@pytest.mark.parametrize(("method", "shrinks"), [("magnitude", False), ("one_shot", False), ("structured", True)])
+def test_compose_stores_per_method(model, method, shrinks):
+    result = compose(model, state(p=0.5, method=method))
+    dense = model.weight_gb(result.params, "BF16")
+    assert result.gb == pytest.approx(dense / 2 if shrinks else dense)
+    assert result.effective_params == pytest.approx(result.params / 2)
+    assert (STORAGE_NOTE in result.notes) is (not shrinks)
+
+
+def test_compose_warns_of_double_counting(model):
+    assert DOUBLE_COUNT_NOTE in compose(model, state(p=0.3, method="structured", k=2.0)).notes
+    assert DOUBLE_COUNT_NOTE not in compose(model, state(p=0.3, method="structured", k=1.0)).notes
+    assert DOUBLE_COUNT_NOTE not in compose(model, state(p=0.0, method="structured", k=2.0)).notes
+    assert compose(model, DEFAULT_STATE).notes == ()
+
+
+def test_budgets_are_gib(parts):
+    assert BUDGETS_GIB == (8, 12, 16, 24, 32, 48, 80)
+    spans = sorted(m.location for m in parts.root.references() if type(m).__name__ == "Span")
+    assert spans == pytest.approx([b * 2**30 / 1e9 for b in BUDGETS_GIB])
 
 
 def test_quality_trend_stays_between_chance_and_perfect(model):
@@ -109,16 +160,19 @@ def test_quality_trend_stays_between_chance_and_perfect(model):
 @pytest.mark.parametrize(
     ("gb", "expected"),
     [
-        (4.0, "The weights fit every budget here: 8, 16, 24 and 80 GB."),
-        (7.5, "The weights fit every budget here: 8, 16, 24 and 80 GB. In 8 GB they leave little room for the KV cache and activations."),
-        (16.06, "The weights fit in 24 and 80 GB, but not in 8 or 16 GB."),
-        (70.0, "The weights fit in 80 GB, but not in 8, 16 or 24 GB. In 80 GB they leave little room for the KV cache and activations."),
-        (80.0, "The weights fit in 80 GB, but not in 8, 16 or 24 GB. In 80 GB they leave little room for the KV cache and activations."),
-        (141.1, "The weights fit none of these budgets: they alone would fill 2 accelerators with 80 GB each."),
+        (4.0, "The weights fit every budget here: 8, 12, 16, 24, 32, 48 and 80 GiB."),
+        # 7.5 GB is 6.98 GiB, more than 80% of 8 GiB.
+        (7.5, "The weights fit every budget here: 8, 12, 16, 24, 32, 48 and 80 GiB. In 8 GiB they leave little room."),
+        # 16.06 GB (Llama-3.1-8B at 16 bits) is 14.96 GiB: it fits a 16 GiB card, tightly.
+        (16.06, "The weights fit in 16, 24, 32, 48 and 80 GiB, but not in 8 or 12 GiB. In 16 GiB they leave little room."),
+        (17.5, "The weights fit in 24, 32, 48 and 80 GiB, but not in 8, 12 or 16 GiB."),
+        (80.0, "The weights fit in 80 GiB, but not in 8, 12, 16, 24, 32 or 48 GiB. In 80 GiB they leave little room."),
+        (86.0, "The weights fit none of these budgets: they alone would fill 2 accelerators with 80 GiB each."),
+        (141.1, "The weights fit none of these budgets: they alone would fill 2 accelerators with 80 GiB each."),
     ],
 )
 def test_verdict_names_the_budgets(gb, expected):
-    assert verdict(gb) == expected
+    assert verdict(gb) == expected + " This counts weights only: the KV cache and activations need room on top."
 
 
 def test_readouts_at_default_match_model(parts, model):
@@ -126,7 +180,9 @@ def test_readouts_at_default_match_model(parts, model):
     assert f'id="{NAME}-gb">{real.params * 16 / 8 / 1e9:.1f} GB<' in parts.readouts
     assert f'id="{NAME}-quality">100.0<' in parts.readouts
     assert f'id="{NAME}-effective">{real.params / 1e9:.2f} billion<' in parts.readouts
-    assert "but not in 8 or 16 GB" in parts.readouts
+    assert "but not in 8 or 12 GiB" in parts.readouts
+    assert "KV cache and activations need room on top" in parts.readouts
+    assert f'id="{NAME}-notes"></p>' in parts.readouts
 
 
 def test_caveat_says_estimates_not_benchmark(parts):
@@ -239,6 +295,37 @@ def test_params_slider_only_for_other_size(essay_page, model):
 
 
 @pytest.mark.browser
+def test_params_slider_ignores_keyboard_for_real_model(essay_page, model):
+    apply(essay_page, state(model="qwen2.5-7b"))
+    nearest = nearest_index(PARAMS_GRID_B, model.real_model("Qwen2.5-7B").params / 1e9)
+    handle = essay_page.locator(f"#figure-{NAME} .noUi-handle").nth(0)
+    handle.focus()
+    handle.press("End")
+    assert get_property(essay_page, f"{NAME}-params", "value") == nearest
+    assert get_property(essay_page, f"{NAME}-model", "value") == "qwen2.5-7b"
+
+
+@pytest.mark.browser
+def test_precision_menu_shows_two_groups(essay_page):
+    groups = essay_page.locator(f"#figure-{NAME} select optgroup")
+    labels = [groups.nth(i).get_attribute("label") for i in range(groups.count())]
+    assert labels == [RULE_OF_THUMB_GROUP, PERPLEXITY_GROUP]
+    options = essay_page.locator(f"#figure-{NAME} select optgroup").nth(1).locator("option")
+    assert "Q4_K_M (4.90 bits)" in [options.nth(i).inner_text() for i in range(options.count())]
+
+
+@pytest.mark.browser
+def test_notes_follow_method_and_distillation(essay_page, model):
+    for chosen, expected in (
+        (state(p=0.4, method="one_shot"), STORAGE_NOTE),
+        (state(p=0.4, method="structured", k=2.0), DOUBLE_COUNT_NOTE),
+        (state(p=0.4, method="structured", k=1.0), ""),
+    ):
+        apply(essay_page, chosen)
+        assert texts(essay_page, {f"{NAME}-notes": ""})[f"{NAME}-notes"] == expected, chosen
+
+
+@pytest.mark.browser
 def test_pruning_slider_works_by_keyboard(essay_page, model):
     apply(essay_page, state(bits="INT4", p=0.5))
     handle = essay_page.locator(f"#figure-{NAME} .noUi-handle").nth(1)
@@ -260,10 +347,11 @@ def test_formatters_and_verdict_agree_with_python(essay_page):
                                 format_params(x), format_quality(x), x >= 0 ? verdict(x) : ""]);
     """
     shown = essay_page.evaluate(
-        "([code, values, budgets]) => new Function('values', 'budgets', 'tight_share', code)(values, budgets, 0.8)",
-        [script, values, list(BUDGETS_GB)],
+        "([code, values, budgets, gb_per_gib]) => new Function('values', 'budgets', 'gb_per_gib', 'tight_share', code)"
+        "(values, budgets, gb_per_gib, 0.8)",
+        [script, values + [17.18, 17.19, 85.89, 85.9], list(BUDGETS_GIB), GB_PER_GIB],
     )
-    for x, row in zip(values, shown):
+    for x, row in zip(values + [17.18, 17.19, 85.89, 85.9], shown):
         expected = [format_number(x, 2), format_number(x, 0), format_gb(x), format_percent(x),
                     format_params(x), format_quality(x), verdict(x) if x >= 0 else ""]
         assert row == expected, f"formatting of {x!r}"

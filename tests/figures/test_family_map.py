@@ -43,6 +43,10 @@ def test_each_family_has_name_and_description(parts):
         assert len(family.description) < 90, f"{family.name}: description is longer than one line"
 
 
+def test_distillation_makes_the_whole_model_smaller(parts):
+    assert "makes smaller: <strong>the whole model (a smaller student, trained anew)</strong>" in parts.html
+
+
 def test_families_use_technique_colours(parts):
     for card in families_in(parts.html):
         assert card.get("style") == f"--technique: {TECHNIQUE_COLOURS[card.get('data-technique')]}"

@@ -8,7 +8,7 @@ import html5lib
 import numpy as np
 import pytest
 from bokeh.embed import json_item
-from bokeh.models import ColumnDataSource, HoverTool, Select, Slider
+from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Select, Slider
 
 from browser import wait_for_figures
 from bokeh_widgets import (
@@ -89,11 +89,27 @@ def test_readouts_at_default_match_model(parts, model):
     shown = readouts_in(parts.readouts)
     assert shown[f"{NAME}-p"] == "50%"
     assert shown[f"{NAME}-size-dense"] == f"{base.params * 16 / 8 / 1e9:.1f} GB"
-    assert shown[f"{NAME}-size"] == f"{base.params * (1 - DEFAULT_P) * 16 / 8 / 1e9:.2f} GB"
+    assert shown[f"{NAME}-effective"] == f"{base.params * (1 - DEFAULT_P) / 1e9:.2f} billion"
+    # Unstructured methods keep their zeros in the stored file; structured pruning removes them.
+    assert shown[f"{NAME}-size-magnitude"] == f"{base.params * 16 / 8 / 1e9:.1f} GB"
+    assert shown[f"{NAME}-size-one_shot"] == f"{base.params * 16 / 8 / 1e9:.1f} GB"
+    assert shown[f"{NAME}-size-structured"] == f"{base.params * (1 - DEFAULT_P) * 16 / 8 / 1e9:.2f} GB"
+    assert "still take space in a dense runtime" in parts.readouts
     for key in model.pruning_methods:
         kept = model.q_prune(DEFAULT_P, key)
         assert shown[f"{NAME}-kept-{key}"] == f"{100 * kept:.0f}%"
         assert shown[f"{NAME}-index-{key}"] == f"{base.quality_index * kept:.1f}"
+
+
+def test_bands_follow_the_default_curve(parts, model):
+    curve = model.pruning_methods["one_shot"]
+    boxes = sorted((box.left, box.right) for box in parts.root.select({"type": BoxAnnotation}))
+    free_end = (0.02 / curve.gentle_cost) ** 0.5
+    edges = [edge for box in boxes for edge in box]
+    expected = [0.0, free_end, free_end, curve.cliff_start, curve.cliff_start, curve.cliff_start + curve.cliff_width]
+    assert edges == pytest.approx(expected)
+    assert model.q_prune(free_end, "one_shot") == pytest.approx(0.98)
+    assert model.q_prune(curve.cliff_start + curve.cliff_width, "one_shot") == pytest.approx(0.0)
 
 
 def test_controls_are_named_for_the_figure(parts):

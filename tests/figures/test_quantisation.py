@@ -85,30 +85,33 @@ def test_quantisation_data_is_float32(parts):
 
 def test_quantisation_default_snapped_matches_numpy(parts):
     data = sources(parts)["quantisation-signal"].data
-    expected = quantise_signal(data["signal"].astype(float), 16)
+    expected = quantise_signal(data["signal"].astype(float), 4)
     np.testing.assert_allclose(data["snapped"], expected, rtol=0, atol=1e-6)
-    assert len(sources(parts)["quantisation-levels"].data["y"]) == 0
+    # The page opens at 4 bits, so the 16 levels are drawn before any JavaScript runs.
+    assert len(np.unique(expected)) <= 16
+    assert len(sources(parts)["quantisation-levels"].data["y"]) == 16
 
 
 def test_quantisation_readouts_at_default(parts):
     signal = sources(parts)["quantisation-signal"].data["signal"]
     shown = readouts_by_id(parts.readouts)
-    for key, text in expected_state(signal, 16)["readouts"].items():
+    for key, text in expected_state(signal, 4)["readouts"].items():
         assert shown[key] == text
 
 
 def test_quantisation_notes_fp32_values(parts):
     assert "4,294,967,296" in parts.readouts
-    assert "4.3 billion" in parts.readouts
+    assert "bit patterns: about 4.3 billion" in parts.readouts
+    assert "distinct values" not in parts.readouts
 
 
 def test_quantisation_has_no_python_callbacks(parts):
     assert_custom_js_only(parts.root)
 
 
-def test_quantisation_slider_spans_16_to_2_bits(parts):
+def test_quantisation_slider_spans_2_to_16_from_4(parts):
     (slider,) = parts.root.select({"type": Slider})
-    assert (slider.start, slider.end, slider.step, slider.value) == (2, 16, 1, 16)
+    assert (slider.start, slider.end, slider.step, slider.value) == (2, 16, 1, 4)
     assert slider.name == "quantisation-bits"
 
 
@@ -132,7 +135,7 @@ def test_format_significant_cases():
 @pytest.mark.browser
 def test_quantisation_snaps_like_numpy_for_every_b(essay_page, parts):
     signal = sources(parts)["quantisation-signal"].data["signal"]
-    # Down from the default 16 bits to 2 and back up, so that every position is a change.
+    # From the default 4 bits up to 15, down to 2 and back up to 16, so that every position is a change.
     for bits in [*reversed(ALL_BITS[:-1]), *ALL_BITS[1:]]:
         set_control(essay_page, "quantisation-bits", bits)
         expected = expected_state(signal, bits)
@@ -156,7 +159,7 @@ def test_quantisation_snaps_like_numpy_for_every_b(essay_page, parts):
 @pytest.mark.browser
 def test_quantisation_renders_default_state(essay_page, parts):
     signal = sources(parts)["quantisation-signal"].data["signal"]
-    expected = expected_state(signal, 16)
+    expected = expected_state(signal, 4)
     snapped = np.array(columns(essay_page, "quantisation-signal")["snapped"])
     np.testing.assert_allclose(snapped, expected["snapped"], rtol=0, atol=1e-6)
     assert readout_texts(essay_page, NAME) == {**readout_texts(essay_page, NAME), **expected["readouts"]}
@@ -211,4 +214,4 @@ def test_quantisation_junk_fragment_is_ignored(desktop_context, site_url, parts,
     with page_at_fragment(desktop_context, site_url, f"#quantisation:{junk}") as page:
         assert fragment_verdict(page, NAME) == "ignored"
         shown = readout_texts(page, NAME)
-        assert shown == {**shown, **expected_state(signal, 16)["readouts"]}
+        assert shown == {**shown, **expected_state(signal, 4)["readouts"]}

@@ -30,6 +30,7 @@ from essaygen.figures.real_models import (
     configurations,
     frontier,
     published_int4,
+    published_label,
     readout_texts,
     real_models,
 )
@@ -104,6 +105,35 @@ def test_published_int4_points_are_separate(model):
         base = by_name[name.split(",")[0].removesuffix("-Instruct")]
         rule = base.quality_index * model.q_bits("INT4")
         assert quality != pytest.approx(rule), f"{name} sits exactly on the rule of thumb"
+
+
+def test_published_int4_sits_at_published_file_size(model):
+    published = published_int4(model)
+    by_name = dict(zip(published["name"], zip(published["gb"], published["size"])))
+    # Neural Magic's w4a16 safetensors file is 5.74 GB; Meta's SpinQuant .pte files are 1083 and 2435 MiB.
+    assert by_name["Llama-3.1-8B-Instruct, GPTQ w4a16"][0] == pytest.approx(5.74)
+    assert by_name["Llama-3.2-1B-Instruct, SpinQuant"][0] == pytest.approx(1083 * 2**20 / 1e9)
+    assert by_name["Llama-3.2-3B-Instruct, SpinQuant"][0] == pytest.approx(2435 * 2**20 / 1e9)
+    assert "published file size" in by_name["Llama-3.2-1B-Instruct, SpinQuant"][1]
+    # No file size is published for the 70B w4a16 release, so it sits at params × 4 bits.
+    gb, size = by_name["Llama-3.1-70B-Instruct, GPTQ w4a16"]
+    assert gb == pytest.approx(model.weight_gb(model.real_model("Llama-3.1-70B").params, "INT4"))
+    assert "nominal" in size
+
+
+def test_published_int4_marks_open_llm_average(model):
+    published = published_int4(model)
+    for name, result in zip(published["name"], published["published"]):
+        if "w4a16" in name:
+            assert result.startswith("Open LLM Leaderboard v1 average (not MMLU)"), name
+        else:
+            assert result.startswith("MMLU"), name
+
+
+def test_key_names_published_sources(parts, model):
+    # Qwen's INT4 releases are of Qwen2, which is not on the chart, so only Meta and Neural Magic are named.
+    assert published_label(published_int4(model)) == "INT4, published (Meta, Neural Magic)"
+    assert "INT4, published (Meta, Neural Magic)" in parts.html
 
 
 def test_frontier_is_the_best_quality_at_each_size(rows):

@@ -95,6 +95,15 @@ def expected_state(model, base_params: float, percent: int, method: str) -> dict
 # --- the figure as built ------------------------------------------------------------
 
 
+def test_two_routes_says_distillation_curve_is_pessimistic(parts, model):
+    assert "pessimistic for modern students" in parts.readouts
+    # The claim holds in the data: every Minitron student keeps more than the fitted curve predicts.
+    minitron = [point for point in model.calibration_points("distillation") if "Minitron" in point.model]
+    assert minitron
+    for point in minitron:
+        assert point.observed > model.q_distil(point.settings["k"]), point.model
+
+
 def test_two_routes_data_is_float32(parts, model):
     data = curves_source(parts).data
     assert set(data) == {"x", "distil", *model.pruning_methods}
