@@ -95,7 +95,10 @@ async ({ changes, gapFrames }) => {
       return ["value", [...model.categories]];
     }
     if ("options" in model && "value" in model && !Array.isArray(model.value)) {
-      return ["value", model.options.map((option) => (Array.isArray(option) ? option[0] : option))];
+      // Grouped options (<optgroup>) arrive as a Map or object of lists.
+      const options = Array.isArray(model.options) ? model.options
+        : (model.options instanceof Map ? [...model.options.values()] : Object.values(model.options)).flat();
+      return ["value", options.map((option) => (Array.isArray(option) ? option[0] : option))];
     }
     if ("labels" in model && typeof model.active === "number") {
       return ["active", model.labels.map((_, i) => i)];
@@ -132,7 +135,13 @@ async ({ changes, gapFrames }) => {
     for (const model of allModels(doc)) {
       const callbacks = entriesOf(model.js_property_callbacks);
       if (callbacks.length === 0) continue;
-      const [attribute, values, unknownType] = valuesFor(model);
+      let attribute, values, unknownType;
+      try {
+        [attribute, values, unknownType] = valuesFor(model);
+      } catch (error) {
+        results.push({ control: model.name || model.id, type: model.type, skipped: `no value sequence: ${error}` });
+        continue;
+      }
       const label = model.name || `${model.type}:${model.id}`;
       const root = doc.roots()[0];
       const figure = root && root.id ? root.id.replace(/-\d+$/, "") : "";

@@ -123,7 +123,8 @@ def targets(results: dict) -> list[list[str]]:
                      f"lowest: {min(shares):.0%} of changes" if shares else "no repaints seen",
                      verdict(bool(shares) and min(shares) >= NEXT_FRAME_MIN_SHARE)])
     else:
-        rows.append(["Every control", "CustomJS < 1 ms, next frame", "no controls on the page", "n/a"])
+        reasons = "; ".join(row.get("skipped", "") for row in essay["controls"]) or "no controls on the page"
+        rows.append(["Every control", "CustomJS < 1 ms, next frame", f"not measured: {reasons}", "n/a"])
 
     for label, runs in (("every cache empty", results["builds"]["cold"]),
                         ("caches from an earlier build", results["builds"]["warm"])):

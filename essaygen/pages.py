@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -48,7 +49,7 @@ def render_site(
     pages = {
         "index.html": ("page.html", {"sections": rendered, "figures": figures}),
         "404.html": ("404.html", {}),
-        "calibration.html": ("report.html", calibration_context(model)),
+        "calibration.html": ("report.html", calibration_context(model, paths.data)),
     }
     for output, (template, context) in pages.items():
 
@@ -62,10 +63,22 @@ def render_site(
     return len(pages)
 
 
-def calibration_context(model: "CompressionModel") -> dict[str, object]:
+# Rendered calibration reports by a hash of the data files they come from. The
+# report refits curves on a grid, so `serve` would otherwise redo that work on
+# every Markdown edit. A change to the Python code restarts `serve`.
+_REPORTS: dict[str, Markup] = {}
+
+
+def calibration_context(model: "CompressionModel", data_dir: Path) -> dict[str, object]:
     """Return the calibration report, rendered from the model, for ``report.html``."""
-    report = markdown.markdown(render_report(model), extensions=["tables", "toc"], output_format="html")
-    return {"report_title": "Calibration of the compression model", "report": Markup(report)}
+    digest = hashlib.sha256()
+    for path in sorted(Path(data_dir).glob("*.tsv")):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    key = digest.hexdigest()
+    if key not in _REPORTS:
+        report = markdown.markdown(render_report(model), extensions=["tables", "toc"], output_format="html")
+        _REPORTS[key] = Markup(report)
+    return {"report_title": "Calibration of the compression model", "report": _REPORTS[key]}
 
 
 def render_sections(
