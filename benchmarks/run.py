@@ -217,7 +217,7 @@ def explanations(results: dict, site: Path) -> list[str]:
         lines.append(
             f"- Full build with every cache empty: {median([run.seconds for run in cold]):.2f} s wall. Starting "
             f"Python and importing the pipeline (Bokeh, numpy, Jinja, Markdown) takes {median(imports):.2f} s; the "
-            f"stages log {stage_text}. \"figure pictures\" (inside \"render pages\") screenshots every figure in "
+            f"stages log {stage_text}. \"figure pictures\" (before \"render pages\") screenshots every figure in "
             "Chromium for readers without JavaScript; it is cached under `.cache/snapshots/`."
         )
     if warm:

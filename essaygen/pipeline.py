@@ -117,13 +117,15 @@ def build(
 
     writer = SiteWriter(paths.out)
     try:
+        assets = AssetMap()
+        copy_theme(paths.theme, writer, assets)
+        bundles = set().union(*(figure.bundles for figure in figures))
+        bokeh_urls = copy_bokehjs(bundles, writer, assets)
+        if not preview:
+            # Logs its own "figure pictures" line with cache hits and captures.
+            figures = capture_fallbacks(figures, config, paths.root / CACHE_DIR, writer, assets, bokeh_urls)
+
         with stage("render pages", timings) as counts:
-            assets = AssetMap()
-            copy_theme(paths.theme, writer, assets)
-            bundles = set().union(*(figure.bundles for figure in figures))
-            bokeh_urls = copy_bokehjs(bundles, writer, assets)
-            if not preview:
-                figures = capture_fallbacks(figures, config, paths.root / CACHE_DIR, writer, assets, bokeh_urls)
             if fragment is None:
                 pages = render_site(paths, config, sections, figures, values, model, assets, bokeh_urls, writer)
             else:

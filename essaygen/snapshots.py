@@ -142,7 +142,7 @@ def capture_fallbacks(
     if missing:
         problem = browser_problem()
         if problem:
-            log.info("figure pictures     skipped: %s; pages without JavaScript show each figure's caption and key values", problem)
+            log.info("figure pictures    skipped: %s; pages without JavaScript show each figure's caption and key values", problem)
             return figures
         captured = run_captures(missing, config, writer.staging, assets, bokeh_urls)
 
@@ -158,7 +158,7 @@ def capture_fallbacks(
     result = [attach_fallback(figure, images, config) for figure in figures]
     elapsed = (time.perf_counter() - started) * 1000
     log.info(
-        "figure pictures     %d from cache, %d captured (%.0f ms)",
+        "figure pictures    %d from cache, %d captured (%.0f ms)",
         len(jobs) - len(missing), captured, elapsed,
     )
     return result
@@ -237,7 +237,7 @@ def run_captures(
     thread.join()
     if "error" in outcome:
         error = outcome["error"]
-        log.warning("figure pictures     capture failed: %s: %s; pages without JavaScript show key values",
+        log.warning("figure pictures    capture failed: %s: %s; pages without JavaScript show key values",
                     type(error).__name__, error)
     return int(outcome["count"])  # type: ignore[arg-type]
 
@@ -306,7 +306,7 @@ def capture_variant(
             stored += 1
     except Exception as error:  # report the variant and keep the build going
         names = ", ".join(figure.name for figure in figures[stored:])
-        log.warning("figure pictures     %s (%s) not captured: %s", names, variant.name, error)
+        log.warning("figure pictures    %s (%s) not captured: %s", names, variant.name, error)
     finally:
         page.close()
     return stored
