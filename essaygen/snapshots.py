@@ -122,7 +122,7 @@ def capture_fallbacks(
     folder, because the capture pages load them from there.
     """
     started = time.perf_counter()
-    plotted = [figure for figure in figures if figure.item_json]
+    plotted = [figure for figure in figures if figure.item_json and figure.spec.picture]
     if not plotted:
         return figures
     cache_dir = Path(cache_root) / CACHE_SUBDIR

@@ -969,6 +969,43 @@
     });
   }
 
+  // A figure's controls exist only once it has rendered, so Tab would skip the
+  // controls of figures still far down the page: a keyboard reader's first Tab
+  // renders every figure.
+  function renderAllOnFirstTab(embedAll) {
+    const onKey = function (event) {
+      if (event.key === "Tab") {
+        document.removeEventListener("keydown", onKey, true);
+        embedAll();
+      }
+    };
+    document.addEventListener("keydown", onKey, true);
+  }
+
+  // A jump to an anchor (the contents, a footnote) renders every figure and then
+  // returns to the anchor, because figures that render after the jump can grow
+  // past the height they reserve and move it. A reader who scrolls meanwhile
+  // keeps their place.
+  function keepAnchorsInPlace(embedAll) {
+    window.addEventListener("hashchange", function () {
+      const id = decodeURIComponent(location.hash.slice(1));
+      const target = id ? document.getElementById(id) : null;
+      if (!target) {
+        return;
+      }
+      let readerScrolled = false;
+      const onReaderScroll = function () { readerScrolled = true; };
+      const events = ["wheel", "touchmove", "keydown"];
+      events.forEach(function (name) { window.addEventListener(name, onReaderScroll, { passive: true, once: true }); });
+      embedAll().then(function () {
+        events.forEach(function (name) { window.removeEventListener(name, onReaderScroll); });
+        if (!readerScrolled) {
+          target.scrollIntoView({ block: "start" });
+        }
+      });
+    });
+  }
+
   function start() {
     const items = Array.prototype.slice.call(document.querySelectorAll("script.bokeh-item"));
     document.documentElement.classList.add("js");
@@ -999,6 +1036,8 @@
     if (!items.length) {
       return;
     }
+    renderAllOnFirstTab(embedAll);
+    keepAnchorsInPlace(embedAll);
     // A shared link opens at its figure, which loads first.
     const requested = fragmentFigure();
     if (requested && figureItem(requested)) {

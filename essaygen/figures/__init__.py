@@ -54,6 +54,7 @@ class FigureSpec:
     height: int
     data: tuple[str, ...] = field(default_factory=tuple)
     module: str = ""
+    picture: bool = True
 
 
 def figure(
@@ -63,6 +64,7 @@ def figure(
     summary: str,
     height: int = 400,
     data: tuple[str, ...] = (),
+    picture: bool = True,
 ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
     """Register the decorated function as the figure NAME.
 
@@ -71,6 +73,9 @@ def figure(
     who cannot see it, ``height`` the pixels reserved for the Bokeh root so
     that the page does not shift when it renders, and ``data`` the names of the
     data files (without ``.tsv``) the figure reads, which key its cache entry.
+    ``picture=False`` skips the build-time picture for readers without
+    JavaScript, for a root made only of controls, whose picture would look
+    like a control that does nothing; such a figure relies on its readouts.
     """
 
     def register(build: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -89,6 +94,7 @@ def figure(
             height=height,
             data=tuple(data),
             module=build.__module__,
+            picture=picture,
         )
         return build
 
