@@ -1,4 +1,7 @@
-"""Lighthouse performance runs (npm lighthouse, installed under benchmarks/.tools/node)."""
+"""Lighthouse runs (npm lighthouse, installed under benchmarks/.tools/node).
+
+Each run scores performance, accessibility, best practices and SEO together.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,11 @@ AUDITS = {
     "speed-index": "speed_index_ms",
     "interactive": "tti_ms",
 }
+CATEGORIES = {
+    "accessibility": "accessibility",
+    "best-practices": "best_practices",
+    "seo": "seo",
+}
 
 
 def run_lighthouse(url: str, preset: str) -> dict:
@@ -30,7 +38,7 @@ def run_lighthouse(url: str, preset: str) -> dict:
             "node",
             str(LIGHTHOUSE_CLI),
             url,
-            "--only-categories=performance",
+            "--only-categories=performance," + ",".join(CATEGORIES),
             "--output=json",
             f"--output-path={report}",
             "--quiet",
@@ -48,6 +56,9 @@ def run_lighthouse(url: str, preset: str) -> dict:
         data = json.loads(report.read_text(encoding="utf-8"))
     score = data["categories"]["performance"]["score"]
     result = {"score": None if score is None else round(score * 100)}
+    for category, key in CATEGORIES.items():
+        value = data["categories"].get(category, {}).get("score")
+        result[key] = None if value is None else round(value * 100)
     for audit, key in AUDITS.items():
         result[key] = data["audits"].get(audit, {}).get("numericValue")
     if data.get("runtimeError"):
@@ -65,6 +76,9 @@ def lighthouse_medians(url: str, preset: str, runs: int) -> dict:
         summary["scores"] = [result["score"] for result in good]
         for key in AUDITS.values():
             summary[key] = median([result[key] for result in good])
+        for key in CATEGORIES.values():
+            values = [result[key] for result in good if result.get(key) is not None]
+            summary[key] = median(values) if values else None
     errors = [error for result in results for error in result.get("error", [])]
     if errors:
         summary["errors"] = sorted(set(errors))

@@ -299,6 +299,13 @@
   // text of bare digits; both are set from the Bokeh model here and kept in step.
   // Bokeh may replace the value element when it re-renders the title, so it is
   // looked up again on every change.
+  // Write only on a change, so that the observer below does not run again for nothing.
+  function setAria(element, name, value) {
+    if (element.getAttribute(name) !== value) {
+      element.setAttribute(name, value);
+    }
+  }
+
   function labelSlider(view) {
     const model = view.model;
     const root = view.shadow_el;
@@ -317,10 +324,14 @@
         handle.setAttribute("aria-disabled", model.disabled ? "true" : "false");
         handle.setAttribute("tabindex", model.disabled ? "-1" : "0");
         // Bokeh 3.9 leaves aria-valuemin/max as they were when a callback moves
-        // the slider's start or end, so they are refreshed from the model.
+        // the slider's start or end, and noUiSlider rounds all three values to one
+        // decimal (a start of 0.05 reads as 0.1), so they are set from the model.
         if (handles.length === 1 && typeof model.start === "number" && typeof model.end === "number") {
-          handle.setAttribute("aria-valuemin", model.start.toFixed(1));
-          handle.setAttribute("aria-valuemax", model.end.toFixed(1));
+          setAria(handle, "aria-valuemin", String(model.start));
+          setAria(handle, "aria-valuemax", String(model.end));
+          if (typeof model.value === "number") {
+            setAria(handle, "aria-valuenow", String(model.value));
+          }
         }
         const text = shown || handle.getAttribute("aria-valuenow") || "";
         if (text && handle.getAttribute("aria-valuetext") !== text) {
@@ -328,8 +339,21 @@
         }
       });
     };
+    // After a callback moves the slider's start (the low-rank figure's rank slider
+    // when d changes), noUiSlider's Home key still goes to the start it was built
+    // with, so Home and End set the model's value from its current start and end.
+    if (handles.length === 1 && typeof model.start === "number" && typeof model.end === "number") {
+      handles[0].addEventListener("keydown", function (event) {
+        if ((event.key !== "Home" && event.key !== "End") || model.disabled) {
+          return;
+        }
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        model.value = event.key === "Home" ? model.start : model.end;
+      }, true);
+    }
     update();
-    for (const property of [model.properties.start, model.properties.end, model.properties.disabled]) {
+    for (const property of [model.properties.start, model.properties.end, model.properties.value, model.properties.disabled]) {
       if (property) {
         property.change.connect(update);
       }

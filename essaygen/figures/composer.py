@@ -57,6 +57,9 @@ SLIDER_MARGIN = (5, 18, 5, 18)  # room for the slider handle at either end
 CUSTOM = "custom"
 BUDGETS_GIB = (8, 12, 16, 24, 32, 48, 80)
 GB_PER_GIB = GIB / 1e9
+# Budgets whose lines carry a label. 12 GiB sits too close to 8 and 16 GiB on a
+# 360 px phone, so its line is drawn unlabelled.
+LABELLED_BUDGETS_GIB = (8, 16, 24, 32, 48, 80)
 BUDGET_ROW = " "  # an empty category above the bars that carries the budget labels
 STORAGE_NOTE = (
     "Zeroed weights still take space in a dense runtime, so this pruning method lowers the effective "
@@ -394,13 +397,18 @@ def footprint_plot(composition: Composition):
     plot.hbar(y="y", right="gb", left=0, height=0.62, source=source, fill_color="colour", line_alpha=0, fill_alpha=0.9)
     for budget in BUDGETS_GIB:
         plot.add_layout(Span(location=budget * GB_PER_GIB, dimension="height", line_color=NEUTRAL, line_dash="dashed", line_width=1.2))
+    last = LABELLED_BUDGETS_GIB[-1]
     plot.add_layout(LabelSet(
-        x="x", y="y", text="text", source=ColumnDataSource({
-            "x": [b * GB_PER_GIB for b in BUDGETS_GIB], "y": [BUDGET_ROW] * len(BUDGETS_GIB),
-            "text": [f"{b} GiB" if b == BUDGETS_GIB[-1] else str(b) for b in BUDGETS_GIB],
+        x="x", y="y", text="text", source=ColumnDataSource(name=f"{NAME}-budget-labels", data={
+            "x": [b * GB_PER_GIB for b in LABELLED_BUDGETS_GIB], "y": [BUDGET_ROW] * len(LABELLED_BUDGETS_GIB),
+            "text": [f"{b} GiB" if b == last else str(b) for b in LABELLED_BUDGETS_GIB],
             # Alternate rows keep neighbouring labels apart when a large model squeezes them together.
-            "offset": [6 if i % 2 == 0 else -6 for i in range(len(BUDGETS_GIB))],
-        }), text_font_size="11px", text_color=NEUTRAL, x_offset=3, y_offset="offset", text_baseline="middle",
+            "offset": [6 if i % 2 == 0 else -6 for i in range(len(LABELLED_BUDGETS_GIB))],
+            # The last label sits left of its line, so that it stays inside the plot.
+            "align": ["right" if b == last else "left" for b in LABELLED_BUDGETS_GIB],
+            "dx": [-3 if b == last else 3 for b in LABELLED_BUDGETS_GIB],
+        }), text_font_size="11px", text_color=NEUTRAL, x_offset="dx", y_offset="offset", text_align="align",
+        text_baseline="middle",
     ))
     plot.ygrid.grid_line_color = None
     plot.xaxis.ticker.desired_num_ticks = 4

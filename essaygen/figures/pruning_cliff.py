@@ -27,6 +27,7 @@ from bokeh.models import (
     Select,
     Slider,
     Span,
+    TapTool,
 )
 from markupsafe import Markup, escape
 
@@ -107,14 +108,35 @@ def calibration_source(model, method: str) -> ColumnDataSource:
     """Return the published pruning points of one method, on the quality scale."""
     points = model.calibration_points("pruning", method)
     return ColumnDataSource(
-        {
+        name=f"{NAME}-published-{method}",
+        data={
             "p": np.array([point.settings["p"] for point in points], dtype=np.float32),
             "observed": np.array([point.observed for point in points], dtype=np.float32),
             "algorithm": [point.algorithm for point in points],
             "model": [point.model for point in points],
             "published": [published_text(point) for point in points],
             "source": [short_source(point.source) for point in points],
-        }
+        },
+    )
+
+
+POINT_PROMPT = "Tap or click a published point to read its details here."
+# Flowing text rather than Bokeh's label/value table, so that the tooltip wraps
+# within the narrow width that theme/essay.css gives it on phones. Bokeh
+# HTML-escapes every @field value in a string template.
+TOOLTIP = (
+    "<div><b>Method:</b> @algorithm<br><b>Model:</b> @model<br><b>Pruned:</b> @p{0%}<br>"
+    "<b>Published:</b> @published<br><b>On the quality scale:</b> @observed{0%}<br>"
+    "<b>Source:</b> @source</div>"
+)
+
+
+def point_text(data: dict, i: int) -> str:
+    """Describe row i of a published-points source, as the tap readout shows it."""
+    return (
+        f"{data['algorithm'][i]} on {data['model'][i]}, {format_percent(float(data['p'][i]))} pruned: "
+        f"{data['published'][i]}, {format_percent(float(data['observed'][i]))} on the quality scale. "
+        f"Source: {data['source'][i]}"
     )
 
 
@@ -175,6 +197,7 @@ def readouts_html(model, p: float, base) -> str:
         '<th scope="col">Quality kept</th><th scope="col">Quality index</th>'
         '<th scope="col">Stored at 16 bits</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<p id="{NAME}-point" class="readout-point">{escape(POINT_PROMPT)}</p>'
     )
 
 
@@ -186,7 +209,7 @@ def key_html(model) -> str:
         for key, method in model.pruning_methods.items()
         for style in [METHOD_STYLES.get(key, FALLBACK_STYLE)]
     ]
-    items.append('<li><span class="key-point"></span>published result (hover for details)</li>')
+    items.append('<li><span class="key-point"></span>published result (hover or tap for details)</li>')
     return Markup(f'<ul class="figure-key" aria-label="Key">{"".join(items)}</ul>')
 
 
@@ -215,6 +238,17 @@ methods.forEach((key, m) => {
   document.getElementById(`${figure_name}-size-${key}`).textContent = format_gb(stored_gb[m]);
 });
 write_fragment(figure_name, {p: p.toFixed(2), model: bases.slug[j]});
+"""
+
+# Write the tapped published point into the page's readouts, so that touch and
+# screen-reader users get what the hover tooltip shows. The twin is point_text().
+POINT_JS = """
+const i = source.selected.indices[0];
+if (i === undefined) return;
+const d = source.data;
+document.getElementById(`${figure_name}-point`).textContent =
+  `${d.algorithm[i]} on ${d.model[i]}, ${format_percent(d.p[i])} pruned: ` +
+  `${d.published[i]}, ${format_percent(d.observed[i])} on the quality scale. Source: ${d.source[i]}`;
 """
 
 RESTORE_JS = """
@@ -258,9 +292,13 @@ def cliff_plot(model, curves: ColumnDataSource, marker: ColumnDataSource):
     for key in model.pruning_methods:
         style = METHOD_STYLES.get(key, FALLBACK_STYLE)
         plot.line("p", key, source=curves, line_color=style.colour, line_dash=style.dash, line_width=2.5)
+        published = calibration_source(model, key)
         points = plot.scatter(
-            "p", "observed", source=calibration_source(model, key), marker=style.marker, size=9,
+            "p", "observed", source=published, marker=style.marker, size=9,
             fill_color=style.colour, fill_alpha=0.55, line_color=style.colour, line_width=1.2,
+        )
+        published.selected.js_on_change(
+            "indices", CustomJS(args=dict(source=published, figure_name=NAME), code=FORMAT_JS + POINT_JS)
         )
         hover_renderers.append(points)
 
@@ -270,15 +308,9 @@ def cliff_plot(model, curves: ColumnDataSource, marker: ColumnDataSource):
     plot.add_tools(
         HoverTool(
             renderers=hover_renderers,
-            tooltips=[
-                ("Method", "@algorithm"),
-                ("Model", "@model"),
-                ("Pruned", "@p{0%}"),
-                ("Published", "@published"),
-                ("On the quality scale", "@observed{0%}"),
-                ("Source", "@source"),
-            ],
-        )
+            tooltips=TOOLTIP,
+        ),
+        TapTool(renderers=hover_renderers),
     )
     return plot, span
 

@@ -27,6 +27,7 @@ from bokeh.models import (
     Range1d,
     Slider,
     Span,
+    TapTool,
 )
 from markupsafe import Markup, escape
 
@@ -170,6 +171,37 @@ def readout_texts(rows: dict, budget_gb: float) -> dict[str, str]:
     return texts
 
 
+POINT_PROMPT = "Tap or click a point to read its details here."
+# Flowing text rather than Bokeh's label/value table, so that the tooltips wrap
+# within the narrow width that theme/essay.css gives them on phones. Bokeh
+# HTML-escapes every @field value in a string template.
+POINT_TOOLTIP = (
+    "<div><b>Model:</b> @name<br><b>Precision:</b> @precision<br><b>Parameters:</b> @params<br>"
+    "<b>Weights:</b> @bytes<br><b>Score:</b> @score<br><b>Quality index:</b> @quality{0.0}<br>"
+    "<b>Source:</b> @source</div>"
+)
+PUBLISHED_TOOLTIP = (
+    "<div><b>Published INT4:</b> @name<br><b>Result:</b> @published<br><b>Size:</b> @size<br>"
+    "<b>Quality index:</b> @quality{0.0}<br><b>Source:</b> @source</div>"
+)
+
+
+def point_text(data: dict, i: int) -> str:
+    """Describe row i of the 16-bit and INT4 points, as the tap readout shows it."""
+    return (
+        f"{data['name'][i]} at {data['precision'][i]}: {data['params'][i]} parameters, weights {data['bytes'][i]}, "
+        f"{data['score'][i]}, quality index {format_quality(float(data['quality'][i]))}. Source: {data['source'][i]}"
+    )
+
+
+def published_point_text(data: dict, i: int) -> str:
+    """Describe row i of the published INT4 points, as the tap readout shows it."""
+    return (
+        f"Published INT4, {data['name'][i]}: {data['published'][i]}. Size {data['size'][i]}. "
+        f"Quality index {format_quality(float(data['quality'][i]))}. Source: {data['source'][i]}"
+    )
+
+
 def short_precision(label: str) -> str:
     """Return a precision label without its note in brackets ("INT4 (rule of thumb, × 0.94)" → "INT4")."""
     return label.split(" (")[0]
@@ -183,6 +215,7 @@ def readouts_html(rows: dict, budget_gb: float) -> str:
         f'configuration on the chart is <strong id="{NAME}-best">{text[f"{NAME}-best"]}</strong> '
         f'(<span id="{NAME}-best-detail">{text[f"{NAME}-best-detail"]}</span>). '
         f'<span id="{NAME}-fits">{text[f"{NAME}-fits"]}</span> configurations fit.</p>'
+        f'<p id="{NAME}-point" class="readout-point">{escape(POINT_PROMPT)}</p>'
     )
 
 
@@ -223,6 +256,20 @@ if (best < 0) {
   detail.textContent = `${format_gb(data.gb[best])}, quality index ${format_quality(data.quality[best])}`;
 }
 write_fragment(figure_name, {budget: String(budget)});
+"""
+
+# Write the tapped point into the page's readouts, so that touch and
+# screen-reader users get what the hover tooltip shows. The twins are
+# point_text() and published_point_text().
+POINT_JS = """
+const i = source.selected.indices[0];
+if (i === undefined) return;
+const d = source.data;
+document.getElementById(`${figure_name}-point`).textContent = published
+  ? `Published INT4, ${d.name[i]}: ${d.published[i]}. Size ${d.size[i]}. ` +
+    `Quality index ${format_quality(d.quality[i])}. Source: ${d.source[i]}`
+  : `${d.name[i]} at ${d.precision[i]}: ${d.params[i]} parameters, weights ${d.bytes[i]}, ` +
+    `${d.score[i]}, quality index ${format_quality(d.quality[i])}. Source: ${d.source[i]}`;
 """
 
 RESTORE_JS = """
@@ -275,11 +322,11 @@ def real_models_plot(rows: dict, published: dict, budget_gb: float):
         mode="after", line_color=HIGHLIGHT, line_width=2, line_alpha=0.9,
     )
 
-    points = ColumnDataSource({key: value for key, value in rows.items()})
+    points = ColumnDataSource({key: value for key, value in rows.items()}, name=f"{NAME}-points")
     colours = [NEUTRAL] * count + [INT4_COLOUR] * count
     points.data["colour"] = colours
     rendered = plot.scatter("gb", "quality", source=points, size=9, fill_color="colour", line_color="colour", fill_alpha=0.8)
-    marks = ColumnDataSource(published)
+    marks = ColumnDataSource(published, name=f"{NAME}-published")
     published_points = plot.scatter(
         "gb", "quality", source=marks, marker="diamond", size=12, fill_alpha=0, line_color=PUBLISHED_COLOUR, line_width=2,
     )
@@ -295,14 +342,14 @@ def real_models_plot(rows: dict, published: dict, budget_gb: float):
     )
     plot.add_layout(labels)
 
-    plot.add_tools(HoverTool(renderers=[rendered], tooltips=[
-        ("Model", "@name"), ("Precision", "@precision"), ("Parameters", "@params"),
-        ("Weights", "@bytes"), ("Score", "@score"), ("Quality index", "@quality{0.0}"), ("Source", "@source"),
-    ]))
-    plot.add_tools(HoverTool(renderers=[published_points], tooltips=[
-        ("Published INT4", "@name"), ("Result", "@published"), ("Size", "@size"),
-        ("Quality index", "@quality{0.0}"), ("Source", "@source"),
-    ]))
+    plot.add_tools(HoverTool(renderers=[rendered], tooltips=POINT_TOOLTIP))
+    plot.add_tools(HoverTool(renderers=[published_points], tooltips=PUBLISHED_TOOLTIP))
+    plot.add_tools(TapTool(renderers=[rendered, published_points]))
+    for source, is_published in ((points, False), (marks, True)):
+        source.selected.js_on_change(
+            "indices",
+            CustomJS(args=dict(source=source, published=is_published, figure_name=NAME), code=FORMAT_JS + POINT_JS),
+        )
     return plot, points, span, shade, labels
 
 

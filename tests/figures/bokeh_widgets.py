@@ -187,3 +187,42 @@ def phone_page(site_url: str, **options):
         yield page
         page.close()
         watcher.assert_clean()
+
+
+POINT_POSITION_JS = """
+([name, i]) => {
+  for (const view of Bokeh.index.all_views()) {
+    if (!view.frame || !view.model.renderers) continue;
+    for (const renderer of view.model.renderers) {
+      const source = renderer.data_source;
+      if (!source || source.name !== name) continue;
+      const x = source.data[renderer.glyph.x.field][i];
+      const y = source.data[renderer.glyph.y.field][i];
+      const box = view.canvas_view.el.getBoundingClientRect();
+      return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)];
+    }
+  }
+  return null;
+}
+"""
+
+
+def point_position(page, source_name: str, index: int) -> tuple[float, float]:
+    """Return the viewport position of row ``index`` of a plotted data source, found by its Bokeh name.
+
+    Scroll the plot clear of the sticky header first: the position is only valid until the page scrolls.
+    """
+    position = page.evaluate(POINT_POSITION_JS, [source_name, index])
+    assert position is not None, f"no plotted renderer uses the data source {source_name!r}"
+    return position[0], position[1]
+
+
+def wait_for_text(page, element_id: str, expected: str, timeout_ms: int = 5_000) -> None:
+    """Wait until an element's text equals ``expected``; on timeout, fail with the text it has."""
+    try:
+        page.wait_for_function(
+            "([id, text]) => document.getElementById(id)?.textContent === text", arg=[element_id, expected], timeout=timeout_ms
+        )
+    except Exception:
+        actual = page.evaluate("(id) => document.getElementById(id)?.textContent ?? null", element_id)
+        pytest.fail(f"#{element_id} reads {actual!r}, expected {expected!r}")

@@ -445,6 +445,47 @@ def test_copy_link_without_clipboard_shows_the_link(site_url, model):
 SHOWCASE = state(model="llama-3.1-70b", bits="INT4", p=0.3, method="one_shot", k=1.0, rank=1.0)
 
 
+BUDGET_LABEL_BOXES_JS = """
+(name) => {
+  for (const view of Bokeh.index.all_views()) {
+    const source = view.model.source;
+    if (!source || source.name !== name) continue;
+    const plot = view.parent;
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = `${view.model.text_font_size.value} ${view.model.text_font.value}`;
+    const d = source.data;
+    const boxes = d.text.map((text, i) => {
+      const x = plot.frame.x_scale.compute(d.x[i]) + d.dx[i];
+      const width = context.measureText(text).width;
+      const left = d.align[i] === "right" ? x - width : x;
+      return {text, row: d.offset[i], left, right: left + width};
+    });
+    return {boxes, width: plot.canvas_view.bbox.width};
+  }
+  return null;
+}
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("chosen", [DEFAULT_STATE, state(model="llama-3.1-70b")], ids=["8b", "70b"])
+def test_budget_labels_apart_at_360(site_url, chosen):
+    with chromium_context(viewport={"width": 360, "height": 740}) as context:
+        page, watcher = open_essay(context, site_url)
+        apply(page, chosen)
+        measured = page.evaluate(BUDGET_LABEL_BOXES_JS, f"{NAME}-budget-labels")
+        assert measured is not None, "no LabelSet uses the budget-label source"
+        for box in measured["boxes"]:
+            assert box["left"] >= 0, f"{box['text']!r} starts {box['left']:.1f} px left of the plot"
+            assert box["right"] <= measured["width"], f"{box['text']!r} ends past the plot's {measured['width']} px"
+        for row in {box["row"] for box in measured["boxes"]}:
+            boxes = sorted((box for box in measured["boxes"] if box["row"] == row), key=lambda box: box["left"])
+            for before, after in zip(boxes, boxes[1:]):
+                assert after["left"] - before["right"] >= 2, f"{before['text']!r} and {after['text']!r} touch"
+        page.close()
+        watcher.assert_clean()
+
+
 @pytest.mark.browser
 def test_screenshots_desktop_and_phone(desktop_context, site_url, model, artifacts):
     page, watcher = open_essay(desktop_context, site_url, expected_fragment(SHOWCASE))

@@ -175,6 +175,27 @@ def test_low_rank_rank_slider_by_keyboard(essay_page):
 
 
 @pytest.mark.browser
+def test_rank_home_after_size_change(essay_page):
+    # The size callback moves the rank slider's start to d/64; Home must land there, not on the old start.
+    set_control(essay_page, "low-rank-d", format_number(1024))
+    settle(essay_page)
+    handle = slider_handle(essay_page, NAME, "Rank r")
+    handle.focus()
+    try:
+        for key, rank in (("Home", 16), ("End", 1024), ("Home", 16)):
+            essay_page.keyboard.press(key)
+            settle(essay_page)
+            assert model_value(essay_page, "low-rank-r", "model.value") == rank, f"after {key}"
+            assert float(handle.get_attribute("aria-valuenow")) == rank, f"after {key}"
+            assert readout_texts(essay_page, NAME) == {
+                **readout_texts(essay_page, NAME), **expected_readouts(1024, rank)
+            }, f"after {key}"
+    finally:
+        set_control(essay_page, "low-rank-d", format_number(DEFAULT_D))
+        settle(essay_page)
+
+
+@pytest.mark.browser
 def test_low_rank_screenshots(essay_page, desktop_context, site_url, artifacts):
     screenshot_figure(essay_page, NAME, artifacts / "low-rank-1280.png")
     with narrow_page(desktop_context, site_url) as page:

@@ -8,9 +8,9 @@ import html5lib
 import numpy as np
 import pytest
 from bokeh.embed import json_item
-from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Select, Slider
+from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Select, Slider, TapTool
 
-from browser import wait_for_figures
+from browser import chromium_context, wait_for_figures
 from bokeh_widgets import (
     assert_close,
     assert_readable,
@@ -19,6 +19,8 @@ from bokeh_widgets import (
     horizontal_overflow,
     open_essay,
     phone_page,
+    point_position,
+    wait_for_text,
     python_callbacks,
     screenshot_figure,
     set_value,
@@ -27,7 +29,7 @@ from bokeh_widgets import (
     wait_for_fragment,
     wait_for_restore,
 )
-from essaygen.figures.pruning_cliff import DEFAULT_P, model_slug, pruning_cliff, readout_texts
+from essaygen.figures.pruning_cliff import POINT_PROMPT, DEFAULT_P, model_slug, point_text, pruning_cliff, readout_texts
 from essaygen.model import PRUNE_GRID, load_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,9 +81,35 @@ def test_every_published_pruning_point_is_plotted(parts, model):
 def test_hover_names_method_model_value_source(parts):
     hovers = [tool for tool in parts.root.references() if isinstance(tool, HoverTool)]
     assert len(hovers) == 1
-    labels = [label for label, _field in hovers[0].tooltips]
-    for expected in ("Method", "Model", "Published", "Source"):
-        assert expected in labels
+    template = hovers[0].tooltips
+    for expected in ("Method:</b> @algorithm", "Model:</b> @model", "Published:</b> @published", "Source:</b> @source"):
+        assert expected in template
+
+
+def test_tap_reaches_every_hovered_point(parts):
+    hovers = [tool for tool in parts.root.references() if isinstance(tool, HoverTool)]
+    taps = [tool for tool in parts.root.references() if isinstance(tool, TapTool)]
+    assert len(taps) == 1
+    assert set(taps[0].renderers) == set(hovers[0].renderers)
+    for renderer in taps[0].renderers:
+        callbacks = renderer.data_source.selected.js_property_callbacks.get("change:indices", [])
+        assert len(callbacks) == 1
+        assert callbacks[0].args["figure_name"] == NAME
+        assert "${figure_name}-point" in callbacks[0].code
+
+
+def test_point_readout_prompts_before_tap(parts):
+    shown = readouts_in(parts.readouts)
+    assert shown[f"{NAME}-point"] == POINT_PROMPT
+
+
+def test_point_text_describes_published_row(parts, model):
+    published = [source for source in sources(parts.root) if (source.name or "").startswith(f"{NAME}-published-")]
+    assert published
+    data = published[0].data
+    text = point_text(data, 0)
+    assert text.startswith(f"{data['algorithm'][0]} on {data['model'][0]}, ")
+    assert f"Source: {data['source'][0]}" in text
 
 
 def test_readouts_at_default_match_model(parts, model):
@@ -221,6 +249,50 @@ def test_junk_fragment_keeps_defaults(desktop_context, site_url, model, junk):
     check_state(page, model, DEFAULT_P, model.real_model("Llama-3.1-8B"))
     page.close()
     watcher.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_tap_writes_point_readout(site_url, parts, artifacts, which):
+    # One tap per page: Bokeh takes a second tap within about 300 ms for part of a double tap.
+    published = [source for source in sources(parts.root) if (source.name or "").startswith(f"{NAME}-published-")]
+    source = published[0] if which == "first" else published[-1]
+    i = 0 if which == "first" else len(source.data["p"]) - 1
+    with phone_page(site_url, has_touch=True, is_mobile=True, color_scheme="dark") as page:
+        page.locator(f"#figure-{NAME} .bk-Figure").first.evaluate(
+            "(plot) => plot.scrollIntoView({block: 'center', behavior: 'instant'})"
+        )
+        page.touchscreen.tap(*point_position(page, source.name, i))
+        wait_for_text(page, f"{NAME}-point", point_text(source.data, i))
+        screenshot_figure(page, NAME, artifacts / f"{NAME}-390-tapped-{which}.png")
+        assert horizontal_overflow(page, NAME) <= 0
+
+
+@pytest.mark.browser
+def test_tooltip_narrow_and_dark(site_url, parts):
+    source = next(source for source in sources(parts.root) if (source.name or "").startswith(f"{NAME}-published-"))
+    with chromium_context(viewport={"width": 360, "height": 740}, color_scheme="dark") as context:
+        page, watcher = open_essay(context, site_url)
+        page.locator(f"#figure-{NAME} .bk-Figure").first.evaluate("(plot) => plot.scrollIntoView({block: 'center', behavior: 'instant'})")
+        page.mouse.move(*point_position(page, source.name, 0))
+        tooltip = page.locator(".bk-Tooltip").filter(visible=True).first
+        tooltip.wait_for()
+        box = tooltip.bounding_box()
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 360
+        colours = tooltip.evaluate(
+            "(element) => [getComputedStyle(element).backgroundColor, getComputedStyle(document.body).backgroundColor]"
+        )
+        assert brightness(colours[1]) < 0.3, f"the page is not dark: body background {colours[1]}"
+        assert brightness(colours[0]) < 0.3, f"tooltip background {colours[0]} on a dark page"
+        page.close()
+        watcher.assert_clean()
+
+
+def brightness(css_colour: str) -> float:
+    """Return the mean of an rgb()/rgba() colour's channels on a 0–1 scale."""
+    channels = [float(part) for part in css_colour[css_colour.index("(") + 1 : -1].split(",")[:3]]
+    return sum(channels) / (3 * 255)
 
 
 @pytest.mark.browser

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bokeh.embed import json_item
-from bokeh.models import Arrow, ColumnDataSource, HoverTool, Slider
+from bokeh.models import Arrow, ColumnDataSource, HoverTool, Slider, TapTool
 
 from browser import wait_for_figures
+from figure_driver import readouts_by_id
 from bokeh_widgets import (
     assert_close,
     assert_readable,
@@ -17,6 +19,8 @@ from bokeh_widgets import (
     horizontal_overflow,
     open_essay,
     phone_page,
+    point_position,
+    wait_for_text,
     python_callbacks,
     screenshot_figure,
     set_value,
@@ -27,10 +31,13 @@ from bokeh_widgets import (
 from essaygen.figures.real_models import (
     BUDGETS_GB,
     DEFAULT_BUDGET,
+    POINT_PROMPT,
     configurations,
     frontier,
     published_int4,
     published_label,
+    published_point_text,
+    point_text,
     readout_texts,
     real_models,
 )
@@ -92,9 +99,62 @@ def test_one_arrow_per_model(parts, model):
 
 def test_hover_names_name_params_bytes_score_source(parts):
     hovers = [tool for tool in parts.root.references() if isinstance(tool, HoverTool)]
-    labels = {label for tool in hovers for label, _field in tool.tooltips}
-    for expected in ("Model", "Parameters", "Weights", "Score", "Source"):
-        assert expected in labels
+    templates = "".join(tool.tooltips for tool in hovers)
+    for expected in ("Model:</b> @name", "Parameters:</b> @params", "Weights:</b> @bytes", "Score:</b> @score", "Source:</b> @source"):
+        assert expected in templates
+
+
+def test_tap_reaches_every_hovered_point(parts):
+    hovered = {renderer for tool in parts.root.references() if isinstance(tool, HoverTool) for renderer in tool.renderers}
+    taps = [tool for tool in parts.root.references() if isinstance(tool, TapTool)]
+    assert len(taps) == 1
+    assert set(taps[0].renderers) == hovered
+    for renderer in taps[0].renderers:
+        callbacks = renderer.data_source.selected.js_property_callbacks.get("change:indices", [])
+        assert len(callbacks) == 1
+        assert callbacks[0].args["figure_name"] == NAME
+        assert "${figure_name}-point" in callbacks[0].code
+
+
+def test_point_readout_prompts_before_tap(parts):
+    assert readouts_by_id(parts.readouts)[f"{NAME}-point"] == POINT_PROMPT
+
+
+def named_source(parts, name: str) -> ColumnDataSource:
+    return next(model for model in parts.root.references() if isinstance(model, ColumnDataSource) and model.name == name)
+
+
+def isolated_rows(page, names_and_counts) -> dict[str, tuple[int, float]]:
+    """Return, per source, the row whose point lies farthest from every other point, with that distance in px."""
+    positions = {(name, i): point_position(page, name, i) for name, count in names_and_counts for i in range(count)}
+    chosen: dict[str, tuple[int, float]] = {}
+    for (name, i), (x, y) in positions.items():
+        nearest = min(math.hypot(x - ox, y - oy) for key, (ox, oy) in positions.items() if key != (name, i))
+        if name not in chosen or nearest > chosen[name][1]:
+            chosen[name] = (i, nearest)
+    return chosen
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("source_name", [f"{NAME}-points", f"{NAME}-published"])
+def test_tap_writes_point_readout(site_url, parts, artifacts, source_name):
+    # One tap per page: Bokeh takes a second tap within about 300 ms for part of a double tap.
+    points = named_source(parts, f"{NAME}-points")
+    published = named_source(parts, f"{NAME}-published")
+    source = named_source(parts, source_name)
+    describe = published_point_text if source_name == published.name else point_text
+    with phone_page(site_url, has_touch=True, is_mobile=True, color_scheme="dark") as page:
+        page.locator(f"#figure-{NAME} .bk-Figure").first.evaluate(
+            "(plot) => plot.scrollIntoView({block: 'center', behavior: 'instant'})"
+        )
+        rows = isolated_rows(page, [(points.name, len(points.data["name"])), (published.name, len(published.data["name"]))])
+        i, nearest = rows[source_name]
+        # A tap hits every marker within its radius (about 6 px here), so the tapped point needs room.
+        assert nearest >= 8, f"row {i} of {source_name} is only {nearest:.1f} px from another point"
+        page.touchscreen.tap(*point_position(page, source_name, i))
+        wait_for_text(page, f"{NAME}-point", describe(source.data, i))
+        screenshot_figure(page, NAME, artifacts / f"{NAME}-390-tapped-{source_name.removeprefix(NAME + '-')}.png")
+        assert horizontal_overflow(page, NAME) <= 0
 
 
 def test_published_int4_points_are_separate(model):
