@@ -30,6 +30,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import html5lib
 from html5lib.constants import E as HTML5LIB_MESSAGES
 
+from .content import lines_outside_code
 from .errors import BuildError, BuildErrors
 from .html_index import Element, PageIndex, index_page
 from .pipeline import build
@@ -64,7 +65,6 @@ CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+
 FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
 FOOTNOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 INLINE_CODE = re.compile(r"(`+).+?\1")
-CODE_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
 
 @dataclass(frozen=True, order=True)
@@ -448,19 +448,7 @@ def scan_footnotes(body: str, first_line: int) -> tuple[dict[str, int], dict[str
     """Return footnote definitions (label to line) and references (label to lines), skipping code."""
     definitions: dict[str, int] = {}
     references: dict[str, list[int]] = {}
-    fence: str | None = None
-    for offset, line in enumerate(body.splitlines()):
-        number = first_line + offset
-        fence_match = CODE_FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                fence = None
-            continue
-        if fence is not None:
-            continue
+    for number, line in lines_outside_code(body, first_line):
         text = INLINE_CODE.sub("", line)
         definition = FOOTNOTE_DEFINITION.match(text)
         if definition:

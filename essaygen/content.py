@@ -25,6 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .errors import BuildError, raise_collected
 
@@ -196,15 +197,10 @@ def _id_from_file_name(path: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "section"
 
 
-def _scan_directives(
-    path: Path, body: str, body_line: int
-) -> tuple[tuple[Directive, ...], tuple[Directive, ...]]:
-    """Find figure and value directives outside fenced code blocks."""
-    figures: list[Directive] = []
-    values: list[Directive] = []
+def lines_outside_code(body: str, first_line: int) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) for every body line outside fenced code blocks and their fences."""
     fence: str | None = None
     for offset, line in enumerate(body.splitlines()):
-        number = body_line + offset
         fence_match = CODE_FENCE.match(line)
         if fence_match:
             marker = fence_match.group(1)
@@ -213,8 +209,17 @@ def _scan_directives(
             elif marker[0] == fence[0] and len(marker) >= len(fence):
                 fence = None
             continue
-        if fence is not None:
-            continue
+        if fence is None:
+            yield first_line + offset, line
+
+
+def _scan_directives(
+    path: Path, body: str, body_line: int
+) -> tuple[tuple[Directive, ...], tuple[Directive, ...]]:
+    """Find figure and value directives outside fenced code blocks."""
+    figures: list[Directive] = []
+    values: list[Directive] = []
+    for number, line in lines_outside_code(body, body_line):
         figure = FIGURE_DIRECTIVE.match(line)
         if figure:
             name = figure.group("name").strip()

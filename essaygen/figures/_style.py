@@ -1,4 +1,4 @@
-"""Shared look of the essay's Bokeh figures: palette, plot defaults and controls.
+"""Shared look of the essay's Bokeh figures: palette, plot defaults and legends.
 
 Plot backgrounds are transparent so the page colour (light or dark) shows
 through; theme/essay.js recolours axes, grids and text when the reader
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bokeh.models import Legend, LegendItem
 from bokeh.plotting import figure as bokeh_figure
 
 # One colour per technique, used in every figure so a reader learns them once.
@@ -46,3 +47,23 @@ def new_plot(**options: Any):
     plot.title.text_font = FONT
     plot.grid.grid_line_alpha = 0.4
     return plot
+
+
+def add_top_legend(plot, entries: list[tuple[str, Any]]) -> Legend:
+    """Place a one-row legend above the plot, where it never covers data on a phone.
+
+    ``entries`` are (label, renderer) pairs in reading order.
+    """
+    legend = Legend(
+        items=[LegendItem(label=label, renderers=[renderer]) for label, renderer in entries],
+        orientation="horizontal",
+        location="top_left",
+        background_fill_alpha=0,
+        border_line_alpha=0,
+        label_text_font_size="13px",
+        padding=0,
+        margin=4,
+        spacing=16,
+    )
+    plot.add_layout(legend, "above")
+    return legend

@@ -17,8 +17,6 @@ from bokeh.models import (
     CustomJS,
     CustomJSTickFormatter,
     FixedTicker,
-    Legend,
-    LegendItem,
     Slider,
 )
 
@@ -27,7 +25,7 @@ from . import FigureParts, figure
 from ._format import format_number
 from ._fragment import FRAGMENT_JS, restore_on_ready
 from ._readouts import READOUT_JS, format_significant, readout_list
-from ._style import NEUTRAL, TECHNIQUE_COLOURS, new_plot
+from ._style import NEUTRAL, TECHNIQUE_COLOURS, add_top_legend, new_plot
 
 NAME = "quantisation"
 SAMPLES = 480
@@ -152,22 +150,7 @@ def quantisation(model) -> FigureParts:
     plot.yaxis.axis_label = "weight value"
     plot.yaxis.ticker.desired_num_ticks = 5
     plot.yaxis.minor_tick_line_color = None
-    legend = Legend(
-        items=[
-            LegendItem(label="original", renderers=[full]),
-            LegendItem(label="snapped", renderers=[stepped]),
-            LegendItem(label="error", renderers=[error]),
-        ],
-        orientation="horizontal",
-        location="top_left",
-        background_fill_alpha=0,
-        border_line_alpha=0,
-        label_text_font_size="13px",
-        padding=0,
-        margin=4,
-        spacing=16,
-    )
-    plot.add_layout(legend, "above")
+    add_top_legend(plot, [("original", full), ("snapped", stepped), ("error", error)])
 
     slider = Slider(
         title="Precision",

@@ -20,8 +20,6 @@ from bokeh.models import (
     CustomJSTickFormatter,
     FixedTicker,
     Label,
-    Legend,
-    LegendItem,
     Select,
     Slider,
     Span,
@@ -32,7 +30,7 @@ from . import FigureParts, figure
 from ._format import format_number, format_params, format_percent, format_quality
 from ._fragment import FRAGMENT_JS, restore_on_ready
 from ._readouts import READOUT_JS, control_row, readout_list
-from ._style import NEUTRAL, TECHNIQUE_COLOURS, new_plot
+from ._style import NEUTRAL, TECHNIQUE_COLOURS, add_top_legend, new_plot
 
 NAME = "two-routes"
 BASE_MODEL = "Llama-3.1-8B"
@@ -184,21 +182,7 @@ def routes_plot(source: ColumnDataSource, x_low: float, x_high: float):
     plot.xaxis.axis_label = "effective parameters (log scale)"
     plot.yaxis.axis_label = "quality index"
     plot.yaxis.ticker = FixedTicker(ticks=[0, 25, 50, 75, 100])
-    legend = Legend(
-        items=[
-            LegendItem(label="pruning", renderers=[prune_line]),
-            LegendItem(label="distillation", renderers=[distil_line]),
-        ],
-        orientation="horizontal",
-        location="top_left",
-        background_fill_alpha=0,
-        border_line_alpha=0,
-        label_text_font_size="13px",
-        padding=0,
-        margin=4,
-        spacing=16,
-    )
-    plot.add_layout(legend, "above")
+    add_top_legend(plot, [("pruning", prune_line), ("distillation", distil_line)])
     return plot, prune_line, annotations
 
 
