@@ -106,3 +106,11 @@ def artifacts() -> Path:
     """Folder for screenshots that tests keep for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The model loaded from the repository's data files, once per test session."""
+    from essaygen.model import load_model
+
+    return load_model(REPO / "data")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import html5lib
 import pytest
@@ -14,7 +13,7 @@ from essaygen.embedding import required_bundles
 from essaygen.figures._format import format_gb, format_number, format_params, format_percent, format_quality
 from essaygen.figures._readouts import READOUT_JS, format_size
 from essaygen.figures.arithmetic import PARAMS
-from essaygen.model import DEFAULT_METHOD, load_model
+from essaygen.model import DEFAULT_METHOD
 from figure_driver import (
     assert_readable,
     assert_custom_js_only,
@@ -31,15 +30,9 @@ from figure_driver import (
     slider_handle,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "arithmetic"
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 DEFAULTS = {"params": "8B", "precision": "FP16", "prune": 0.3, "distil": 2.0}
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
@@ -49,15 +48,8 @@ from essaygen.figures.composer import (
     readout_texts,
     verdict,
 )
-from essaygen.model import load_model
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "composer"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from bokeh.models import CategoricalSlider, ColumnDataSource, Slider
 
 from bokeh_widgets import horizontal_overflow, screenshot_figure
 from essaygen.figures._format import format_number, format_percent
-from essaygen.model import factorised_matrix_params, load_model
+from essaygen.model import factorised_matrix_params
 from figure_driver import (
     assert_custom_js_only,
     assert_readable,
@@ -30,15 +29,9 @@ from figure_driver import (
     slider_handle,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "low-rank"
 SIZES = (512, 1024, 2048, 4096, 8192, 16384)
 DEFAULT_D, DEFAULT_R = 4096, 512
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")

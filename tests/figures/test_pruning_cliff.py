@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import html5lib
 import numpy as np
@@ -30,15 +29,9 @@ from bokeh_widgets import (
     wait_for_restore,
 )
 from essaygen.figures.pruning_cliff import POINT_PROMPT, DEFAULT_P, model_slug, point_text, pruning_cliff, readout_texts
-from essaygen.model import PRUNE_GRID, load_model
+from essaygen.model import PRUNE_GRID
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "pruning-cliff"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")

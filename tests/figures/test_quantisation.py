@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from bokeh.models import ColumnDataSource, Slider
 from bokeh_widgets import horizontal_overflow, screenshot_figure
 from essaygen.figures._format import format_number
 from essaygen.figures._readouts import READOUT_JS, format_significant
-from essaygen.model import load_model, quantise_signal
+from essaygen.model import quantise_signal
 from figure_driver import (
     assert_readable,
     assert_custom_js_only,
@@ -33,14 +32,8 @@ from figure_driver import (
     slider_value_text,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "quantisation"
 ALL_BITS = list(range(2, 17))
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,15 +40,8 @@ from essaygen.figures.real_models import (
     readout_texts,
     real_models,
 )
-from essaygen.model import load_model
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "real-models"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from bokeh.models import ColumnDataSource, Select, Slider
 from bokeh_widgets import horizontal_overflow, screenshot_figure
 from essaygen.figures._format import format_number, format_params, format_percent, format_quality
 from essaygen.figures.two_routes import crossover_fraction
-from essaygen.model import DEFAULT_METHOD, PRUNE_GRID, load_model
+from essaygen.model import DEFAULT_METHOD, PRUNE_GRID
 from figure_driver import (
     assert_custom_js_only,
     assert_readable,
@@ -32,15 +31,9 @@ from figure_driver import (
     slider_value_text,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 NAME = "two-routes"
 DEFAULT_PERCENT = 50
 TARGETS = (100, 99, 70, 50, 36, 35, 34, 21, 20, 10, 6, 5)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model(REPO / "data")
 
 
 @pytest.fixture(scope="module")
