@@ -74,7 +74,11 @@ def port_number(text: str) -> int:
 
 def configure_logging(quiet: bool, verbose: bool) -> None:
     """Send the build's log lines to stderr at the chosen level."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    level = logging.INFO
+    if quiet:
+        level = logging.WARNING
+    elif verbose:
+        level = logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]

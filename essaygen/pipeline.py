@@ -32,7 +32,7 @@ log = logging.getLogger("essaygen")
 
 @dataclass(frozen=True)
 class ProjectPaths:
-    """Where the build reads its inputs and writes the site."""
+    """Folders of the build's inputs and of the site it writes."""
 
     root: Path
     content: Path
@@ -57,7 +57,7 @@ class ProjectPaths:
 
 @dataclass
 class BuildResult:
-    """What one build produced, for logging, tests and benchmarks."""
+    """Output of one build, for logging, tests and benchmarks."""
 
     out_dir: Path
     sections: list[Section]

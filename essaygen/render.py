@@ -30,7 +30,7 @@ from .errors import BuildError
 
 @dataclass
 class PageState:
-    """What sections rendered onto one page share: used element ids and the footnote count."""
+    """State shared by the sections of one page: the element ids in use and the footnote count."""
 
     used_ids: set[str]
     footnotes: int = 0

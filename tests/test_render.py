@@ -95,7 +95,8 @@ def test_typography_tables_and_attributes(tmp_path):
     html = render(section)
 
     assert "&ldquo;quote&rdquo;" in html
-    assert "&ndash;" in html and "&mdash;" in html
+    assert "&ndash;" in html
+    assert "&mdash;" in html
     assert "<table>" in html
     assert '<p class="lead">Para.</p>' in html
 

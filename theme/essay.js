@@ -12,7 +12,7 @@
 // - Opens a shared link at its figure and loads that figure first; "copy a
 //   link" buttons copy a link to a figure in its current state.
 //
-// Everything the essay says is already in the HTML; this script adds the plots.
+// The whole text of the essay is in the HTML, and this script adds the plots.
 (function () {
   "use strict";
 

@@ -30,9 +30,9 @@ class FigureParts:
 
     ``html`` is trusted static HTML placed before the Bokeh root (equations,
     diagrams). ``readouts`` is trusted HTML placed after the root inside an
-    ``aria-live`` region: live values that ``CustomJS`` callbacks update in the
-    page's own DOM, rendered at build time with the numpy values of the default
-    control positions so that they read correctly without JavaScript.
+    ``aria-live`` region. ``CustomJS`` callbacks update these values in the
+    page's own DOM. The build renders them with the numpy values of the default
+    control positions, so they read correctly without JavaScript.
     ``facts`` are (label, value) rows shown as a small table when the page is
     read without JavaScript and no captured image exists.
     """
@@ -68,11 +68,12 @@ def figure(
 ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
     """Register the decorated function as the figure NAME.
 
-    ``caption`` is one sentence of trusted inline HTML shown under the figure,
-    ``summary`` a plain-text description of what the figure shows for readers
-    who cannot see it, ``height`` the pixels reserved for the Bokeh root so
-    that the page does not shift when it renders, and ``data`` the names of the
-    data files (without ``.tsv``) the figure reads, which key its cache entry.
+    ``caption`` is one sentence of trusted inline HTML shown under the figure.
+    ``summary`` is a plain-text description of what the figure shows, printed
+    under the caption and relied on by readers who cannot see the plot.
+    ``height`` is the pixels reserved for the Bokeh root, so that the page does
+    not shift when it renders. ``data`` names the data files (without
+    ``.tsv``) the figure reads, which key its cache entry.
     ``picture=False`` skips the build-time picture for readers without
     JavaScript, for a root made only of controls, whose picture would look
     like a control that does nothing; such a figure relies on its readouts.
