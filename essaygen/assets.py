@@ -8,13 +8,16 @@ site works at a domain root, under a sub-path and from ``file://``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bokeh
+import rcssmin
+import rjsmin
 from bokeh.util.paths import bokehjs_path
 
-from .embedding import BUNDLE_ORDER
+from .embedding import BUNDLE_ORDER, BuiltFigure, items_script
 from .errors import BuildError
 from .write import SiteWriter
 
@@ -51,7 +54,33 @@ def copy_theme(theme_dir: Path, writer: SiteWriter, assets: AssetMap) -> None:
     for path in sorted(theme_dir.rglob("*")):
         if path.is_file() and path.suffix in THEME_SUFFIXES:
             relative = path.relative_to(theme_dir).as_posix()
-            assets.urls[relative] = writer.write_hashed(f"{ASSETS_DIR}/{relative}", path.read_bytes())
+            assets.urls[relative] = writer.write_hashed(f"{ASSETS_DIR}/{relative}", minified(path))
+
+
+def minified(path: Path) -> bytes:
+    """Return a theme file's bytes, without comments and spacing for scripts and stylesheets.
+
+    theme/ stays readable; the site ships the minified copy.
+    """
+    data = path.read_bytes()
+    if path.suffix == ".js":
+        return rjsmin.jsmin(data)
+    if path.suffix == ".css":
+        return rcssmin.cssmin(data)
+    return data
+
+
+def write_figure_items(figures: list[BuiltFigure], writer: SiteWriter) -> list[BuiltFigure]:
+    """Write the figures' Bokeh items into ``assets/figures.HASH.js``; return the figures with its URL.
+
+    The page then carries only the figures' text; essay.js loads the items when
+    the first figure comes near the viewport.
+    """
+    items = {f"{figure.name}-root": figure.item_json for figure in figures if figure.item_json is not None}
+    if not items:
+        return figures
+    url = writer.write_hashed(f"{ASSETS_DIR}/figures.js", items_script(items).encode("utf-8"))
+    return [dataclasses.replace(figure, item_url=url) if figure.item_json is not None else figure for figure in figures]
 
 
 def copy_bokehjs(bundles: set[str], writer: SiteWriter, assets: AssetMap) -> list[str]:

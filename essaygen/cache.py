@@ -41,7 +41,7 @@ FIGURES_SUBDIR = "figures"
 MODEL_DATA = "coefficients"
 DATA_SUFFIX = ".tsv"
 # Bumped when the layout of a cache entry changes, so old entries are ignored.
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 
 
 @dataclass(frozen=True)

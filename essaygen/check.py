@@ -31,6 +31,7 @@ import html5lib
 from html5lib.constants import E as HTML5LIB_MESSAGES
 
 from .content import lines_outside_code
+from .embedding import items_from_script
 from .errors import BuildError, BuildErrors
 from .html_index import Element, PageIndex, index_page
 from .pipeline import build
@@ -279,15 +280,22 @@ class Checker:
                         hint="copy the file into theme/ so the site serves it itself",
                     )
             if element.tag == "script" and element.attrs.get("class") == "bokeh-item":
-                for url in bokeh_item_fetches(element.text):
-                    figure = self.figures.get(element.attrs.get("data-target", "").removesuffix("-root"))
+                figure = self.figures.get(element.attrs.get("data-target", "").removesuffix("-root"))
+                item_json, problem = self.item_json(name, element)
+                if problem:
+                    yield self._figure_finding(figure, name, element, None, message=problem,
+                                               hint="rebuild the site; if it persists, report a bug in essaygen")
+                for url in bokeh_item_fetches(item_json):
                     yield self._figure_finding(figure, name, element, url)
 
     def check_stylesheets(self) -> Iterator[Finding]:
         """Report url() and @import in the site's CSS that point to another host."""
         for path in sorted(self.site.rglob("*.css")):
             source = self._theme_source(path)
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            # The site's copy is minified onto one line; report lines of the file the author edits.
+            readable = self.paths.root / source
+            text = (readable if readable.is_file() else path).read_text(encoding="utf-8")
+            for number, line in enumerate(text.splitlines(), 1):
                 for match in CSS_URL.finditer(line):
                     url = match.group(2) or match.group(4)
                     if is_external(url):
@@ -295,6 +303,24 @@ class Checker:
                                       "copy the file into theme/ and refer to it with a relative url()")
 
     # -- helpers ----------------------------------------------------------------
+
+    def item_json(self, page_name: str, element: Element) -> tuple[str, str | None]:
+        """Return a figure's serialised item, inline or from its script file, and what is wrong with it."""
+        source = element.attrs.get("data-src")
+        if not source:
+            return element.text, None
+        if is_external(source):
+            return "", f"the figure's item script {source} is on another host"
+        problem = self.missing_target(page_name, source)
+        if problem:
+            return "", f"the figure's item script is missing: {problem}"
+        target = unquote(urlsplit(urljoin("/" + page_name, source)).path).lstrip("/")
+        items = items_from_script((self.site / target).read_text(encoding="utf-8"))
+        if items is None:
+            return "", f"{target} is not a figure item script made by essaygen"
+        if element.attrs.get("data-target") not in items:
+            return "", f"{target} has no item for {element.attrs.get('data-target')!r}"
+        return items[element.attrs["data-target"]], None
 
     def missing_target(self, page_name: str, url: str) -> str | None:
         """Return why ``url`` (relative to ``page_name``) has no target in the site, or None."""

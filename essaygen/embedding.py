@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import rjsmin
+
 from bokeh.embed import json_item
 from bokeh.model import Model
 from bokeh.models import Markup, MathText, Plot, TableWidget, Widget
@@ -41,6 +43,9 @@ class BuiltFigure:
     # Images captured at build time for readers without JavaScript
     # (an essaygen.snapshots.Fallback); None when no browser was available.
     fallback: Any = None
+    # URL of the script that carries item_json in the site (see items_script);
+    # None while building and for pages that inline the item.
+    item_url: str | None = None
 
     @property
     def name(self) -> str:
@@ -125,7 +130,7 @@ def build_figure(spec: FigureSpec, directive: Directive, model: Any, theme: Any 
                 )
             bundles = required_bundles(parts.root)
             item = json_item(parts.root, target=f"{spec.name}-root", theme=theme)
-            item_json = serialise_item(pin_ids(item, prefix=spec.name))
+            item_json = serialise_item(minify_callbacks(pin_ids(item, prefix=spec.name)))
     except BuildError:
         raise
     except Exception as error:  # a figure is arbitrary author code: report any failure
@@ -185,6 +190,61 @@ def pin_ids(item: dict, prefix: str) -> dict:
         return node
 
     return walk(item)
+
+
+# The figures' items ship as one script beside BokehJS instead of inside the
+# page, so the text arrives without them. One file, because the items share
+# most of their structure and compress far better together; a script rather
+# than JSON, because fetch() cannot read files when the page is opened from disk.
+# Each item is one line: compact JSON has no raw line breaks.
+ITEM_SCRIPT_PREFIX = "(window.essayItems=window.essayItems||{})["
+ITEM_SCRIPT_MIDDLE = "]="
+ITEM_SCRIPT_SUFFIX = ";"
+
+
+def items_script(items: dict[str, str]) -> str:
+    """Return the script that stores each item JSON as ``window.essayItems[target]``."""
+    return "".join(
+        f"{ITEM_SCRIPT_PREFIX}{json.dumps(target)}{ITEM_SCRIPT_MIDDLE}{item_json}{ITEM_SCRIPT_SUFFIX}\n"
+        for target, item_json in items.items()
+    )
+
+
+def items_from_script(text: str) -> dict[str, str] | None:
+    """Return the item JSON by target inside a script made by :func:`items_script`, or None."""
+    items = {}
+    for line in text.splitlines():
+        if not (line.startswith(ITEM_SCRIPT_PREFIX) and line.endswith(ITEM_SCRIPT_SUFFIX)):
+            return None
+        target, separator, item_json = line[len(ITEM_SCRIPT_PREFIX): -len(ITEM_SCRIPT_SUFFIX)].partition(
+            ITEM_SCRIPT_MIDDLE
+        )
+        if not separator:
+            return None
+        items[json.loads(target)] = item_json
+    return items
+
+
+def minify_callbacks(item: dict) -> dict:
+    """Strip comments and spacing from the code of every CustomJS in ``item``, in place.
+
+    The figure modules keep their callbacks readable; readers download them
+    without the comments.
+    """
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            attributes = node.get("attributes")
+            if node.get("name") == "CustomJS" and isinstance(attributes, dict) and isinstance(attributes.get("code"), str):
+                attributes["code"] = rjsmin.jsmin(attributes["code"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(item)
+    return item
 
 
 def serialise_item(item: dict) -> str:

@@ -160,12 +160,14 @@ def fragment_assets(assets: AssetMap, bokeh_urls: list[str], asset_base: str) ->
     return AssetMap({name: rebase(url) for name, url in assets.urls.items()}), [rebase(url) for url in bokeh_urls]
 
 
-def rebase_fallback(figure: BuiltFigure, asset_base: str) -> BuiltFigure:
-    """Return ``figure`` with the URLs of its captured fallback images under ``asset_base``."""
+def rebase_figure(figure: BuiltFigure, asset_base: str) -> BuiltFigure:
+    """Return ``figure`` with the URLs of its item script and fallback images under ``asset_base``."""
+    prefix = f"{ASSETS_DIR}/"
+    if figure.item_url and figure.item_url.startswith(prefix):
+        figure = dataclasses.replace(figure, item_url=asset_base + figure.item_url[len(prefix):])
     fallback = figure.fallback
     if fallback is None or not dataclasses.is_dataclass(fallback):
         return figure
-    prefix = f"{ASSETS_DIR}/"
     changes = {
         field.name: asset_base + value[len(prefix):]
         for field in dataclasses.fields(fallback)
@@ -193,9 +195,9 @@ def render_fragment(
     assets.urls[SCOPED_CSS_NAME] = writer.write_hashed(f"{ASSETS_DIR}/{SCOPED_CSS_NAME}", scoped.encode("utf-8"))
 
     env = make_environment(paths.templates)
+    figures = [rebase_figure(figure, options.asset_base) for figure in figures]
     rendered = render_sections(env, paths, sections, figures, values)
     rebased_assets, rebased_bundles = fragment_assets(assets, bokeh_urls, options.asset_base)
-    figures = [rebase_fallback(figure, options.asset_base) for figure in figures]
     context = {
         "config": config,
         "assets": rebased_assets,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .assets import AssetMap, copy_bokehjs, copy_theme
+from .assets import AssetMap, copy_bokehjs, copy_theme, write_figure_items
 from .config import SiteConfig, load_config
 from .content import Section, load_sections
 from .cache import CACHE_DIR, FigureCache
@@ -124,6 +124,7 @@ def build(
         if not preview:
             # Logs its own "figure pictures" line with cache hits and captures.
             figures = capture_fallbacks(figures, config, paths.root / CACHE_DIR, writer, assets, bokeh_urls)
+        figures = write_figure_items(figures, writer)
 
         with stage("render pages", timings) as counts:
             if fragment is None:

@@ -4,8 +4,9 @@ URL taken from the environment when ``essay.toml`` does not set one.
 
 GitHub Pages cannot send HTTP headers, so the policy travels in a
 ``<meta http-equiv="Content-Security-Policy">`` tag. A page template prints it
-with ``{{ csp }}``; :func:`render_with_policy` renders the template once to
-find the inline scripts, hashes them, and renders it again with the policy.
+with ``{{ csp }}``; :func:`render_with_policy` renders the template once with
+a placeholder there, hashes the inline scripts it finds, and puts the policy in
+the placeholder's place.
 """
 
 from __future__ import annotations
@@ -110,7 +111,12 @@ def source_hash(text: str) -> str:
 
 def content_security_policy(html: str) -> str:
     """Return the policy for the page ``html``: the base directives plus a hash per inline script."""
-    scripts = sorted({source_hash(text) for text in scan_page(html).scripts})
+    return policy_of(scan_page(html))
+
+
+def policy_of(scanned: _PageScanner) -> str:
+    """Return the policy for a scanned page: the base directives plus a hash per inline script."""
+    scripts = sorted({source_hash(text) for text in scanned.scripts})
     parts = []
     for directive, sources in BASE_DIRECTIVES:
         if directive == "script-src":
@@ -121,7 +127,12 @@ def content_security_policy(html: str) -> str:
 
 def standalone_policy(html: str) -> str:
     """Return the policy of a page without scripts, such as 404.html: its own inline styles only."""
-    styles = sorted({source_hash(text) for text in scan_page(html).styles})
+    return standalone_policy_of(scan_page(html))
+
+
+def standalone_policy_of(scanned: _PageScanner) -> str:
+    """Return the policy of a scanned page without scripts: its own inline styles only."""
+    styles = sorted({source_hash(text) for text in scanned.styles})
     style_sources = " ".join(styles) or "'none'"
     return f"default-src 'none'; style-src {style_sources}; base-uri 'none'; form-action 'none'"
 
@@ -171,27 +182,38 @@ def add_noopener(html: str, site_url: str = "") -> str:
     return ANCHOR_TAG.sub(rewrite, html)
 
 
+# Stands in for the policy while the page is scanned; the policy replaces it afterwards.
+POLICY_PLACEHOLDER = "essaygen-content-security-policy-placeholder"
+
+
 def render_with_policy(
     render: Callable[[Mapping[str, str]], str], page: str, site_url: str = "", standalone: bool = False
 ) -> str:
-    """Render a page twice: first to hash its inline scripts, then with ``csp`` set to the policy.
+    """Render a page with ``csp`` set to the policy that allows exactly its inline scripts.
 
-    ``render`` receives the extra template context (``{"csp": …}``). The
-    policy does not change what inline scripts contain, so the second render
-    has the same scripts as the first. A template that breaks this is reported.
+    ``render`` receives the extra template context (``{"csp": …}``). The page
+    is rendered once with a placeholder policy and scanned once; the policy
+    then replaces the placeholder. Hashes stay right only while the
+    placeholder is outside every inline script and style, which is checked.
     """
-    draft = render({"csp": ""})
-    policy = standalone_policy(draft) if standalone else content_security_policy(draft)
-    # Markup: the policy has no double quote, < or &, so it is safe in the attribute and reads better unescaped.
-    html = render({"csp": Markup(policy)})
-    final_policy = standalone_policy(html) if standalone else content_security_policy(html)
-    if final_policy != policy:
+    draft = render({"csp": Markup(POLICY_PLACEHOLDER)})
+    scanned = scan_page(draft)
+    if any(POLICY_PLACEHOLDER in text for text in (*scanned.scripts, *scanned.styles)):
         raise BuildError(
             f"{page}: the inline scripts or styles change when the Content Security Policy is added",
             hint="keep {{ csp }} out of inline <script> and <style> elements",
         )
-    check_no_inline_handlers(html, page)
-    return add_noopener(html, site_url)
+    found = scanned.handlers
+    if found:
+        line, tag, attribute = found[0]
+        raise BuildError(
+            f"{page} has an inline event handler <{tag} {attribute}…> on line {line} "
+            f"({len(found)} in all); the Content Security Policy blocks it",
+            hint="attach the handler from theme/essay.js with addEventListener instead",
+        )
+    policy = standalone_policy_of(scanned) if standalone else policy_of(scanned)
+    # The policy has no double quote, < or &, so it is safe in the attribute unescaped.
+    return add_noopener(draft.replace(POLICY_PLACEHOLDER, policy), site_url)
 
 
 def config_with_environment(config: SiteConfig, environ: Mapping[str, str] = os.environ) -> SiteConfig:

@@ -164,14 +164,28 @@ def continue_footnote_numbers(html: str, state: PageState) -> str:
     return html
 
 
+# One environment per templates folder for the life of the process, so that
+# `serve` compiles each template once. Jinja reloads a template whose file
+# changed (auto_reload), so edits still show on the next build.
+_ENVIRONMENTS: dict[Path, jinja2.Environment] = {}
+
+
 def make_environment(templates_dir: Path) -> jinja2.Environment:
-    """Create the Jinja environment: autoescaping, strict undefined names."""
+    """Return the Jinja environment for ``templates_dir``: autoescaping, strict undefined names."""
     if not templates_dir.is_dir():
         raise BuildError(
             "templates folder not found",
             path=templates_dir,
             hint="restore templates/ from the repository or pass --templates DIR",
         )
+    key = Path(templates_dir).resolve()
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = new_environment(key)
+    return _ENVIRONMENTS[key]
+
+
+def new_environment(templates_dir: Path) -> jinja2.Environment:
+    """Create a Jinja environment: autoescaping, strict undefined names."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,

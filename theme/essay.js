@@ -36,18 +36,29 @@
     return element ? JSON.parse(element.textContent) : [];
   }
 
-  function loadScript(url) {
-    return new Promise(function (resolve, reject) {
+  const scriptsByUrl = {};
+
+  // Ordered scripts run in the order they were added; the others as they arrive.
+  // Each URL loads once.
+  function loadScript(url, ordered) {
+    if (scriptsByUrl[url]) {
+      return scriptsByUrl[url];
+    }
+    return (scriptsByUrl[url] = new Promise(function (resolve, reject) {
       const script = document.createElement("script");
       script.src = url;
-      script.async = false;
+      script.async = !ordered;
       script.onload = resolve;
-      script.onerror = function () { reject(new Error("failed to load " + url)); };
+      script.onerror = function () {
+        delete scriptsByUrl[url];
+        reject(new Error("failed to load " + url));
+      };
       document.head.appendChild(script);
-    });
+    }));
   }
 
-  // Bundles must run in order: widgets extend the core bundle.
+  // Bundles must run in order, because widgets extend the core bundle; ordered
+  // scripts still download in parallel.
   function loadBokeh() {
     if (!bokehLoaded) {
       // In a host page the bundle list arrives with the first essay content,
@@ -55,11 +66,26 @@
       if (!bundleUrls().length) {
         return Promise.reject(new Error("essay: no #bokeh-bundles element in the page"));
       }
-      bokehLoaded = bundleUrls().reduce(function (chain, url) {
-        return chain.then(function () { return loadScript(url); });
-      }, Promise.resolve());
+      bokehLoaded = Promise.all(bundleUrls().map(function (url) { return loadScript(url, true); }));
     }
     return bokehLoaded;
+  }
+
+  // A figure's serialised Bokeh item is either inline JSON or, in a built site,
+  // in a script (data-src, one for all figures) that stores each item in
+  // window.essayItems under its figure's root id. It downloads while BokehJS does.
+  function loadItem(item) {
+    const url = item.dataset.src;
+    if (!url) {
+      return Promise.resolve(JSON.parse(item.textContent));
+    }
+    return loadScript(url, false).then(function () {
+      const data = window.essayItems && window.essayItems[item.dataset.target];
+      if (!data) {
+        throw new Error("essay: " + url + " did not define the figure " + item.dataset.target);
+      }
+      return data;
+    });
   }
 
   function embedFigure(item) {
@@ -68,8 +94,8 @@
     }
     item.dataset.state = "loading";
     rememberHostShadowElements();
-    item.embedded = loadBokeh().then(function () {
-      return window.Bokeh.embed.embed_item(JSON.parse(item.textContent), embedTarget(item));
+    item.embedded = Promise.all([loadItem(item), loadBokeh()]).then(function (loaded) {
+      return window.Bokeh.embed.embed_item(loaded[0], embedTarget(item));
     }).then(function (views) {
       guardBokehOverlays();
       const figure = item.closest("figure");
@@ -909,9 +935,13 @@
     });
   }
 
-  // Downloads the BokehJS bundles into the HTTP cache without running them.
-  function prefetchBokeh() {
-    bundleUrls().forEach(function (url) {
+  // Downloads the BokehJS bundles and the figures' items into the HTTP cache
+  // without running them.
+  function prefetchBokeh(items) {
+    const itemUrls = items.map(function (item) { return item.dataset.src; }).filter(function (url, index, urls) {
+      return url && urls.indexOf(url) === index;
+    });
+    bundleUrls().concat(itemUrls).forEach(function (url) {
       const link = document.createElement("link");
       link.rel = "prefetch";
       link.href = url;
@@ -965,7 +995,7 @@
           Promise.all(items.map(embedFigure)).then(resolve, reject);
           return;
         }
-        prefetchBokeh();
+        prefetchBokeh(items.filter(function (item) { return !item.dataset.state; }));
         Promise.all(items.map(whenReady)).then(resolve, reject);
       }, { timeout: IDLE_TIMEOUT_MS });
     });

@@ -53,6 +53,7 @@ class FigureSpec:
     summary: str
     height: int
     data: tuple[str, ...] = field(default_factory=tuple)
+    phone_height: int | None = None
     module: str = ""
     picture: bool = True
 
@@ -63,6 +64,7 @@ def figure(
     caption: str,
     summary: str,
     height: int = 400,
+    phone_height: int | None = None,
     data: tuple[str, ...] = (),
     picture: bool = True,
 ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
@@ -72,7 +74,9 @@ def figure(
     ``summary`` is a plain-text description of what the figure shows, printed
     under the caption and relied on by readers who cannot see the plot.
     ``height`` is the pixels reserved for the Bokeh root, so that the page does
-    not shift when it renders. ``data`` names the data files (without
+    not shift when it renders; ``phone_height`` is the same on screens up to
+    640 px wide, where the controls wrap (default: ``height``). A browser test
+    compares both with the rendered heights. ``data`` names the data files (without
     ``.tsv``) the figure reads, which key its cache entry.
     ``picture=False`` skips the build-time picture for readers without
     JavaScript, for a root made only of controls, whose picture would look
@@ -93,6 +97,7 @@ def figure(
             caption=caption,
             summary=summary,
             height=height,
+            phone_height=phone_height,
             data=tuple(data),
             module=build.__module__,
             picture=picture,

@@ -145,6 +145,7 @@ mark_restored(figure_name, restored ? "restored" : "ignored");
         "and a worked example of each equation with the chosen values."
     ),
     height=136,
+    phone_height=268,
     # The root holds only the controls; without JavaScript the equations and the
     # worked examples at their starting values say everything.
     picture=False,

@@ -549,6 +549,7 @@ def caveat_html() -> str:
         "model beside the real models. At the start, Llama-3.1-8B at 16 bits takes 16.1 GB and scores 100."
     ),
     height=720,
+    phone_height=1269,
     data=("coefficients", "calibration", "models"),
 )
 def composer(model) -> FigureParts:

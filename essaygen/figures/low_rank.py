@@ -223,6 +223,7 @@ def break_even_chart(rho: float):
         "Controls set d and r, and the readouts give both counts and their ratio."
     ),
     height=480,
+    phone_height=547,
 )
 def low_rank(model) -> FigureParts:
     rho = DEFAULT_RANK / DEFAULT_SIZE

@@ -331,6 +331,7 @@ def cliff_plot(model, curves: ColumnDataSource, marker: ColumnDataSource):
         "out quality and stored size per method: only structured pruning shrinks the file."
     ),
     height=440,
+    phone_height=501,
     data=("coefficients", "calibration", "models"),
 )
 def pruning_cliff(model) -> FigureParts:

@@ -235,6 +235,7 @@ CAVEAT_HTML = (
         "above it. A control sets a target size and reads out both routes' quality there."
     ),
     height=405,
+    phone_height=471,
 )
 def two_routes(model) -> FigureParts:
     base_params = float(model.real_model(BASE_MODEL).params)
