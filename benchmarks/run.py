@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             results["peers"] = []
             for peer in build_peers(peer_workload, values, work / "peers", args.runs, tools):
                 entry = {"name": peer.name, "kind": peer.kind, "note": peer.note, "error": peer.error,
-                         "builds": peer.builds, "lighthouse_ok": tools["lighthouse"].ok}
+                         "builds": peer.builds, "warm_builds": peer.warm_builds, "lighthouse_ok": tools["lighthouse"].ok}
                 if peer.site is not None and not peer.error:
                     try:
                         measure_peer(browser, peer, entry, args)

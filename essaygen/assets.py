@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import bokeh
 import rcssmin
@@ -43,8 +44,15 @@ class AssetMap:
             ) from None
 
 
-def copy_theme(theme_dir: Path, writer: SiteWriter, assets: AssetMap) -> None:
-    """Copy every theme file into ``assets/`` under a hashed name."""
+# The page's stylesheet: theme/essay.css, then the styles of each placed figure
+# that has its own (theme/figures/NAME.css), so a page ships no CSS for figures
+# it does not show.
+STYLESHEET = "essay.css"
+FIGURE_STYLES_DIR = "figures"
+
+
+def copy_theme(theme_dir: Path, writer: SiteWriter, assets: AssetMap, figure_names: Iterable[str] = ()) -> None:
+    """Copy every theme file into ``assets/`` under a hashed name, and write the page's stylesheet."""
     if not theme_dir.is_dir():
         raise BuildError(
             "theme folder not found",
@@ -54,7 +62,24 @@ def copy_theme(theme_dir: Path, writer: SiteWriter, assets: AssetMap) -> None:
     for path in sorted(theme_dir.rglob("*")):
         if path.is_file() and path.suffix in THEME_SUFFIXES:
             relative = path.relative_to(theme_dir).as_posix()
+            if relative == STYLESHEET or (relative.startswith(f"{FIGURE_STYLES_DIR}/") and path.suffix == ".css"):
+                continue
             assets.urls[relative] = writer.write_hashed(f"{ASSETS_DIR}/{relative}", minified(path))
+    stylesheet = rcssmin.cssmin(stylesheet_source(theme_dir, figure_names))
+    assets.urls[STYLESHEET] = writer.write_hashed(f"{ASSETS_DIR}/{STYLESHEET}", stylesheet.encode("utf-8"))
+
+
+def stylesheet_source(theme_dir: Path, figure_names: Iterable[str]) -> str:
+    """Return theme/essay.css followed by theme/figures/NAME.css for each figure name that has one."""
+    main = theme_dir / STYLESHEET
+    if not main.is_file():
+        raise BuildError("theme stylesheet not found", path=main, hint=f"restore theme/{STYLESHEET} from the repository")
+    parts = [main.read_text(encoding="utf-8")]
+    for name in figure_names:
+        path = theme_dir / FIGURE_STYLES_DIR / f"{name}.css"
+        if path.is_file():
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
 
 
 def minified(path: Path) -> bytes:

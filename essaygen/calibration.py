@@ -140,6 +140,13 @@ def fit_rank(model: CompressionModel) -> CurveFit:
     )
 
 
+def _prune_rms(cost: float, starts_widths: np.ndarray, p: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Return the RMS residual for one gentle cost and each (cliff_start, cliff_width) row."""
+    t, w = starts_widths[:, 0:1], starts_widths[:, 1:2]
+    u = np.clip((p - t) / w, 0.0, 1.0)
+    return _rms(observed - (1.0 - cost * p**2) * (1.0 - u**3))
+
+
 def fit_prune(
     model: CompressionModel,
     method: str,
@@ -156,19 +163,19 @@ def fit_prune(
     p = np.array([point.settings["p"] for point in points])
     observed = np.array([point.observed for point in points])
     costs = [gentle_cost] if gentle_cost is not None else np.arange(0.0, GENTLE_COST_CAP + 1e-9, 0.002)
-    # Every (c, t, w) in itertools.product order, built with numpy because a
-    # Python loop over the ~490,000 combinations dominated the build's time.
-    axes = np.meshgrid(costs, np.arange(min_cliff_start, 0.951, 0.01), np.arange(0.05, 0.701, 0.01), indexing="ij")
-    grid = np.stack([axis.ravel() for axis in axes], axis=1)
-    grid = grid[grid[:, 1] + grid[:, 2] <= 1.0 + 1e-9]
-    c, t, w = (grid[:, i : i + 1] for i in range(3))
-    u = np.clip((p - t) / w, 0.0, 1.0)
-    rms = _rms(observed - (1.0 - c * p**2) * (1.0 - u**3))
+    # Every (c, t, w) in itertools.product order, one gentle cost at a time:
+    # a Python loop over the ~490,000 combinations dominated the build's time,
+    # and the whole grid against every point at once took ~90 MB.
+    starts, widths = np.meshgrid(np.arange(min_cliff_start, 0.951, 0.01), np.arange(0.05, 0.701, 0.01), indexing="ij")
+    keep = starts + widths <= 1.0 + 1e-9
+    starts_widths = np.stack([starts[keep], widths[keep]], axis=1)
+    rms = np.concatenate([_prune_rms(float(c), starts_widths, p, observed) for c in costs])
     best = int(np.argmin(rms))
     stored = _rms(np.array([point.residual for point in points]))
+    cost, row = divmod(best, len(starts_widths))
     return CurveFit(
         f"pruning, {method}", len(points), float(stored), float(rms[best]),
-        tuple(float(v) for v in grid[best]), "gentle_cost, cliff_start, cliff_width",
+        (float(costs[cost]), *(float(v) for v in starts_widths[row])), "gentle_cost, cliff_start, cliff_width",
     )
 
 

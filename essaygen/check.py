@@ -289,17 +289,18 @@ class Checker:
                     yield self._figure_finding(figure, name, element, url)
 
     def check_stylesheets(self) -> Iterator[Finding]:
-        """Report url() and @import in the site's CSS that point to another host."""
-        for path in sorted(self.site.rglob("*.css")):
-            source = self._theme_source(path)
-            # The site's copy is minified onto one line; report lines of the file the author edits.
-            readable = self.paths.root / source
-            text = (readable if readable.is_file() else path).read_text(encoding="utf-8")
-            for number, line in enumerate(text.splitlines(), 1):
+        """Report url() and @import in the theme's CSS, and in built CSS made from no theme file, that point to another host."""
+        sources = sorted(self.paths.theme.rglob("*.css"))
+        # The site's copies are minified onto one line; report lines of the files the author edits.
+        generated = [path for path in sorted(self.site.rglob("*.css"))
+                     if not (self.paths.root / self._theme_source(path)).is_file()]
+        for path in [*sources, *generated]:
+            label = _relative(path, self.paths.root) if path in sources else self._theme_source(path)
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 for match in CSS_URL.finditer(line):
                     url = match.group(2) or match.group(4)
                     if is_external(url):
-                        yield Finding(source, number, f"stylesheet fetches {url} from another host",
+                        yield Finding(label, number, f"stylesheet fetches {url} from another host",
                                       "copy the file into theme/ and refer to it with a relative url()")
 
     # -- helpers ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import bokeh
 import tinycss2
 
-from .assets import ASSETS_DIR, AssetMap
+from .assets import ASSETS_DIR, AssetMap, stylesheet_source
 from .config import SiteConfig
 from .content import Section
 from .embedding import BuiltFigure
@@ -41,6 +41,7 @@ FRAGMENT_OUT_DIR = "site-fragment"
 SCOPE_CLASS = "essaygen"
 SCOPED_CSS_NAME = "essay-fragment.css"
 THEME_CSS = "essay.css"
+PRINT_CSS = "print.css"
 
 # Rules whose contents are themselves rules to scope; other at-rules
 # (@font-face, @keyframes, @import, @property) apply to the whole document
@@ -189,9 +190,12 @@ def render_fragment(
 ) -> int:
     """Write the fragment and its scoped stylesheet into ``writer``; return the page count (1)."""
     theme_css = paths.theme / THEME_CSS
-    if not theme_css.is_file():
-        raise BuildError("theme stylesheet not found", path=theme_css, hint="restore theme/essay.css")
-    scoped = GUARD_CSS + scope_css(theme_css.read_text(encoding="utf-8"), f".{SCOPE_CLASS}", theme_css)
+    # One stylesheet for the host page: the theme, the placed figures' styles and the print rules.
+    source = stylesheet_source(paths.theme, [figure.name for figure in figures])
+    print_css = paths.theme / PRINT_CSS
+    if print_css.is_file():
+        source += "\n" + print_css.read_text(encoding="utf-8")
+    scoped = GUARD_CSS + scope_css(source, f".{SCOPE_CLASS}", theme_css)
     assets.urls[SCOPED_CSS_NAME] = writer.write_hashed(f"{ASSETS_DIR}/{SCOPED_CSS_NAME}", scoped.encode("utf-8"))
 
     env = make_environment(paths.templates)

@@ -118,7 +118,7 @@ def build(
     writer = SiteWriter(paths.out)
     try:
         assets = AssetMap()
-        copy_theme(paths.theme, writer, assets)
+        copy_theme(paths.theme, writer, assets, [figure.name for figure in figures])
         bundles = set().union(*(figure.bundles for figure in figures))
         bokeh_urls = copy_bokehjs(bundles, writer, assets)
         if not preview:

@@ -20,12 +20,14 @@ caption, summary and table of key values. It never fails for that.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import html
 import json
 import logging
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -145,6 +147,7 @@ def capture_fallbacks(
             log.info("figure pictures    skipped: %s; pages without JavaScript show each figure's caption and key values", problem)
             return figures
         captured = run_captures(missing, config, writer.staging, assets, bokeh_urls)
+        remove_replaced(missing)
 
     images: dict[tuple[str, str], tuple[str, tuple[int, int]]] = {}
     for job in jobs:
@@ -162,6 +165,17 @@ def capture_fallbacks(
         len(jobs) - len(missing), captured, elapsed,
     )
     return result
+
+
+def remove_replaced(jobs: Iterable[CaptureJob]) -> None:
+    """Delete the cached captures that the new captures of ``jobs`` replace, so the cache stays small."""
+    for job in jobs:
+        if not job.cache_path.is_file():
+            continue
+        stale = re.compile(re.escape(f"{job.figure.name}-{job.variant.name}-") + r"[0-9a-f]{16}\.png")
+        for path in job.cache_path.parent.iterdir():
+            if path != job.cache_path and stale.fullmatch(path.name):
+                path.unlink(missing_ok=True)
 
 
 def capture_key(figure: "BuiltFigure", variant: Variant, page_files: Iterable[str], extra: str = "") -> str:
@@ -220,15 +234,15 @@ def run_captures(
 ) -> int:
     """Capture ``jobs`` into the cache and return how many succeeded.
 
-    Playwright's synchronous API refuses to run inside a thread that already
-    has an asyncio loop (as in a test that drives a browser itself), so the
-    captures run in a thread of their own.
+    The captures run on an asyncio loop in a thread of their own, because the
+    calling thread may already run a loop (as in a test that drives a browser
+    itself).
     """
     outcome: dict[str, object] = {"count": 0}
 
     def work() -> None:
         try:
-            outcome["count"] = capture_in_browser(jobs, config, staging, assets, bokeh_urls)
+            outcome["count"] = asyncio.run(capture_in_browser(jobs, config, staging, assets, bokeh_urls))
         except Exception as error:  # a browser failure must not fail the build
             outcome["error"] = error
 
@@ -242,39 +256,36 @@ def run_captures(
     return int(outcome["count"])  # type: ignore[arg-type]
 
 
-def capture_in_browser(
+async def capture_in_browser(
     jobs: list[CaptureJob], config: "SiteConfig", staging: Path, assets: "AssetMap", bokeh_urls: list[str]
 ) -> int:
-    """Render the jobs' figures in Chromium, one page per variant, and store a PNG of each in the cache."""
-    from playwright.sync_api import sync_playwright
+    """Render the jobs' figures in Chromium, one page per variant, and store a PNG of each in the cache.
+
+    The variants' pages load and render at the same time, in one browser:
+    most of the work is BokehJS running in each page's own renderer process.
+    """
+    from playwright.async_api import async_playwright
 
     pages_dir = Path(tempfile.mkdtemp(prefix=".capture-", dir=staging))
-    count = 0
+    variants = sorted({job.variant for job in jobs}, key=lambda variant: variant.name)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                for variant in sorted({job.variant for job in jobs}, key=lambda variant: variant.name):
-                    context = browser.new_context(
-                        viewport={"width": variant.width, "height": variant.height},
-                        device_scale_factor=variant.scale,
-                        color_scheme=variant.theme,
-                        reduced_motion="reduce",
-                    )
-                    try:
-                        batch = [job for job in jobs if job.variant == variant]
-                        count += capture_variant(context, batch, variant, config, pages_dir, assets, bokeh_urls)
-                    finally:
-                        context.close()
+                counts = await asyncio.gather(*(
+                    capture_variant(browser, [job for job in jobs if job.variant == variant], variant, config,
+                                    pages_dir, assets, bokeh_urls)
+                    for variant in variants
+                ))
             finally:
-                browser.close()
+                await browser.close()
     finally:
         shutil.rmtree(pages_dir, ignore_errors=True)
-    return count
+    return sum(counts)
 
 
-def capture_variant(
-    context, jobs: list[CaptureJob], variant: Variant, config: "SiteConfig", pages_dir: Path,
+async def capture_variant(
+    browser, jobs: list[CaptureJob], variant: Variant, config: "SiteConfig", pages_dir: Path,
     assets: "AssetMap", bokeh_urls: list[str],
 ) -> int:
     """Render all of ``jobs``' figures on one page and screenshot each; return how many were stored.
@@ -285,30 +296,36 @@ def capture_variant(
     figures = [job.figure for job in jobs]
     page_path = pages_dir / f"{variant.name}.html"
     page_path.write_text(capture_page(figures, variant, config, assets, bokeh_urls), encoding="utf-8")
-    page = context.new_page()
+    context = await browser.new_context(
+        viewport={"width": variant.width, "height": variant.height},
+        device_scale_factor=variant.scale,
+        color_scheme=variant.theme,
+        reduced_motion="reduce",
+    )
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     stored = 0
     try:
-        page.goto(page_path.as_uri())
-        page.wait_for_function("() => window.essay !== undefined", timeout=RENDER_TIMEOUT_MS)
-        page.evaluate("() => window.essay.embedAll()")
+        await page.goto(page_path.as_uri())
+        await page.wait_for_function("() => window.essay !== undefined", timeout=RENDER_TIMEOUT_MS)
+        await page.evaluate("() => window.essay.embedAll()")
         # Two frames let Bokeh finish painting after the embed promise resolves.
-        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        await page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         if errors:
             raise RuntimeError(errors[0])
         for job in jobs:
             if variant is PREVIEW:
-                data = page.screenshot(animations="disabled")
+                data = await page.screenshot(animations="disabled")
             else:
-                data = page.locator(f"#{job.figure.name}-root").screenshot(animations="disabled")
+                data = await page.locator(f"#{job.figure.name}-root").screenshot(animations="disabled")
             store(job.cache_path, data)
             stored += 1
     except Exception as error:  # report the variant and keep the build going
         names = ", ".join(figure.name for figure in figures[stored:])
         log.warning("figure pictures    %s (%s) not captured: %s", names, variant.name, error)
     finally:
-        page.close()
+        await context.close()
     return stored
 
 

@@ -259,3 +259,23 @@ def test_quiet_build_prints_nothing(project, capsys):
 
     assert project.build("-q") == 0
     assert capsys.readouterr().err == ""
+
+
+def test_page_ships_only_the_styles_of_placed_figures(project, monkeypatch):
+    monkeypatch.setenv("ESSAYGEN_SNAPSHOTS", "0")
+
+    def stylesheet() -> str:
+        html = (project.site / "index.html").read_text(encoding="utf-8")
+        href = re.search(r'<link rel="stylesheet" href="(assets/essay\.[0-9a-f]+\.css)">', html).group(1)
+        return (project.site / href).read_text(encoding="utf-8")
+
+    project.write("01-opening.md", '+++\ntitle = "Opening"\n+++\nText.\n')
+    assert project.build("-q") == 0
+    without = stylesheet()
+    assert ".essay-figure" in without
+    assert ".fm-umbrella" not in without
+
+    project.write("01-opening.md", '+++\ntitle = "Opening"\n+++\nText.\n\n::figure[family-map]\n')
+    assert project.build("-q") == 0
+    assert ".fm-umbrella" in stylesheet()
+    assert ".composer-link" not in stylesheet()

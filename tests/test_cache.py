@@ -234,3 +234,23 @@ class TestBuild:
 
         assert figure_module.CALLS == ["cache-one"]
         assert (project.root / ".cache" / "figures" / "cache-one.json").read_text(encoding="utf-8").startswith("{")
+
+
+def test_new_capture_replaces_the_old_one(tmp_path):
+    from types import SimpleNamespace
+
+    from essaygen import snapshots
+
+    variant = snapshots.VARIANTS[0]
+    old = tmp_path / f"two-routes-{variant.name}-{'a' * 16}.png"
+    new = tmp_path / f"two-routes-{variant.name}-{'b' * 16}.png"
+    other_variant = tmp_path / f"two-routes-{snapshots.VARIANTS[1].name}-{'a' * 16}.png"
+    prefix_figure = tmp_path / f"two-{variant.name}-{'a' * 16}.png"
+    for path in (old, new, other_variant, prefix_figure):
+        path.write_bytes(b"png")
+
+    snapshots.remove_replaced([snapshots.CaptureJob(SimpleNamespace(name="two-routes"), variant, new)])
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        path.name for path in (new, other_variant, prefix_figure)
+    )

@@ -424,12 +424,23 @@ def test_pages_builds_with_readme_command_and_deploys():
 @pytest.mark.parametrize("name", ["ci.yml", "pages.yml"])
 def test_workflow_caches_pip(name):
     workflow = load_workflow(name)
-    caches = [step for step in steps_of(workflow) if step.get("uses", "").startswith("actions/cache@")]
     pip_cache_dirs = {job.get("env", {}).get("PIP_CACHE_DIR") for job in workflow["jobs"].values()} - {None}
+    caches = [step for step in steps_of(workflow)
+              if step.get("uses", "").startswith("actions/cache@") and step["with"]["path"] in pip_cache_dirs]
 
     assert len(caches) == 1
-    assert pip_cache_dirs == {caches[0]["with"]["path"]}
     assert "hashFiles('pyproject.toml')" in caches[0]["with"]["key"]
+
+
+def test_pages_workflow_reuses_the_build_cache():
+    # Figures and their pictures are cached under .cache/ by a hash of their
+    # inputs, so a deployment can start from the previous run's cache.
+    caches = [step for step in steps_of(load_workflow("pages.yml"))
+              if step.get("uses", "").startswith("actions/cache@") and step["with"]["path"] == ".cache"]
+
+    assert len(caches) == 1
+    assert caches[0]["with"]["key"].startswith("essay-cache-")
+    assert caches[0]["with"]["restore-keys"] == "essay-cache-"
 
 
 # ---- In Chromium ---------------------------------------------------------------

@@ -6,7 +6,7 @@ Its element id is ``<figure>-<key>``. The build renders each value with the
 Python formatters in :mod:`._format` and ``CustomJS`` rewrites it with their
 JavaScript twins; :data:`READOUT_JS` bundles those twins with a setter.
 
-The markup is a ``<dl class="readout-list">``; the block ``/* figures: readouts */``
+The markup is a ``<dl class="readout-list">``; the "Readouts" rules
 in theme/essay.css lays it out.
 """
 

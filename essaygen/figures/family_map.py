@@ -3,7 +3,7 @@
 Static HTML and CSS with no Bokeh root, so it costs the page no JavaScript.
 Each family is a card in its technique colour with a small glyph of a weight
 matrix showing what that family makes smaller. The layout and colours come
-from the block ``/* figures: family map, composer */`` in theme/essay.css,
+from theme/figures/family-map.css,
 which reads the theme's custom properties so the map follows dark mode.
 """
 
