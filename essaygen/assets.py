@@ -17,6 +17,7 @@ import bokeh
 import rcssmin
 import rjsmin
 from bokeh.util.paths import bokehjs_path
+from markupsafe import Markup
 
 from .embedding import BUNDLE_ORDER, BuiltFigure, items_script
 from .errors import BuildError
@@ -33,6 +34,8 @@ class AssetMap:
     """Logical asset names (``essay.css``, ``bokeh-widgets``) mapped to their URLs in the site."""
 
     urls: dict[str, str] = field(default_factory=dict)
+    # Minified text of the files a page may inline (the stylesheet, theme-init.js).
+    texts: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> str:
         try:
@@ -42,6 +45,22 @@ class AssetMap:
                 f"asset {name!r} not found",
                 hint=f"add it to theme/ or use one of: {', '.join(sorted(self.urls))}",
             ) from None
+
+    def inline(self, name: str) -> Markup:
+        """Return a stylesheet's or script's text to place inside ``<style>`` or ``<script>``."""
+        if name not in self.texts:
+            raise BuildError(
+                f"asset {name!r} cannot be inlined",
+                hint=f"inline one of: {', '.join(sorted(self.texts))}, or link it with assets[{name!r}]",
+            )
+        text = self.texts[name]
+        closing = "</style" if name.endswith(".css") else "</script"
+        if closing in text.lower():
+            raise BuildError(
+                f"asset {name!r} contains {closing}, which would end the inline element early",
+                hint="link the file instead of inlining it",
+            )
+        return Markup(text)
 
 
 # The page's stylesheet: theme/essay.css, then the styles of each placed figure
@@ -64,9 +83,13 @@ def copy_theme(theme_dir: Path, writer: SiteWriter, assets: AssetMap, figure_nam
             relative = path.relative_to(theme_dir).as_posix()
             if relative == STYLESHEET or (relative.startswith(f"{FIGURE_STYLES_DIR}/") and path.suffix == ".css"):
                 continue
-            assets.urls[relative] = writer.write_hashed(f"{ASSETS_DIR}/{relative}", minified(path))
+            data = minified(path)
+            assets.urls[relative] = writer.write_hashed(f"{ASSETS_DIR}/{relative}", data)
+            if path.suffix in (".css", ".js"):
+                assets.texts[relative] = data.decode("utf-8")
     stylesheet = rcssmin.cssmin(stylesheet_source(theme_dir, figure_names))
     assets.urls[STYLESHEET] = writer.write_hashed(f"{ASSETS_DIR}/{STYLESHEET}", stylesheet.encode("utf-8"))
+    assets.texts[STYLESHEET] = stylesheet
 
 
 def stylesheet_source(theme_dir: Path, figure_names: Iterable[str]) -> str:

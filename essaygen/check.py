@@ -130,6 +130,8 @@ class Checker:
             path.relative_to(self.site).as_posix(): index_page(path.read_text(encoding="utf-8"), set(self.sections))
             for path in sorted(self.site.rglob("*.html"))
         }
+        # Pages inline the site's stylesheet; check_stylesheets reports its theme files by line.
+        self.site_stylesheets = {path.read_text(encoding="utf-8").strip() for path in self.site.rglob("*.css")}
 
     def run(self) -> Iterator[Finding]:
         for name, page in self.pages.items():
@@ -272,6 +274,8 @@ class Checker:
     def check_foreign_assets(self, name: str, page: PageIndex) -> Iterator[Finding]:
         """Report every URL on another host that the page would fetch while loading."""
         for element in page.elements:
+            if element.tag == "style" and element.text.strip() in self.site_stylesheets:
+                continue
             for url in fetched_urls(element):
                 if is_external(url):
                     yield self.finding(

@@ -133,9 +133,11 @@ def test_theme_script_runs_before_body(project):
     assert project.build("-q") == 0
     html = (project.site / "index.html").read_text(encoding="utf-8")
     head = html.split("</head>")[0]
-    match = re.search(r'<script src="(assets/theme-init\.[0-9a-f]+\.js)"></script>', head)
-    assert match, "theme-init.js must load as a blocking script in <head>"
-    assert (project.site / match.group(1)).is_file()
+    inline = re.findall(r"<script>(.*?)</script>", head, re.S)
+    assert any('localStorage.getItem("essay-theme")' in script for script in inline), (
+        "theme-init.js must run inline in <head>, before the first paint"
+    )
+    assert "<script src" not in head.split("essay-theme")[0], "no external script may block before it"
 
 
 def test_build_without_browser_falls_back(project, test_figure, monkeypatch, caplog):
@@ -689,3 +691,39 @@ def test_figures_reserve_their_rendered_height(width, site_url):
         wrong = [row for row in rows if abs(row["rendered"] - row["reserved"]) > 12]
         assert not wrong, f"at {width} px: {wrong}"
         watcher.assert_clean()
+
+
+PRINT_BEFORE_SCROLLING = """() => {
+  window.dispatchEvent(new Event("beforeprint"));
+  return Array.from(document.querySelectorAll("figure.has-plot")).map((figure) => {
+    const picture = figure.querySelector(".figure-print img");
+    return {
+      figure: figure.dataset.figure,
+      interactive: figure.classList.contains("is-interactive"),
+      picture: picture ? picture.currentSrc || picture.src : null,
+      rootShown: getComputedStyle(figure.querySelector(".figure-root")).display !== "none",
+      pictureShown: picture ? getComputedStyle(figure.querySelector(".figure-print")).display !== "none" : false,
+    };
+  });
+}"""
+
+
+@pytest.mark.browser
+def test_print_before_scrolling_shows_pictures(desktop_context, site_url):
+    page = desktop_context.new_page()
+    watcher = PageWatcher(page, allowed_origin=site_url.split("/essay/")[0])
+    page.goto(site_url)
+    page.emulate_media(media="print", color_scheme="dark")
+    rows = page.evaluate(PRINT_BEFORE_SCROLLING)
+    waiting = [row for row in rows if not row["interactive"]]
+    assert waiting, "every figure rendered before scrolling; nothing to check"
+    for row in waiting:
+        if row["figure"] == "arithmetic":  # controls only: no picture, its readouts print
+            continue
+        assert row["picture"] and "-wide-light." in row["picture"], row
+        assert row["pictureShown"] and not row["rootShown"], row
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.figure-print img')).every((i) => i.complete && i.naturalWidth > 0)")
+    wait_for_figures(page)
+    page.emulate_media(media="screen")
+    assert page.evaluate("() => Array.from(document.querySelectorAll('.figure-print')).every((p) => getComputedStyle(p).display === 'none')")
+    watcher.assert_clean()

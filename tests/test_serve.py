@@ -218,7 +218,7 @@ def test_serve_reports_unknown_path_as_404(server):
 
 def test_serve_serves_assets_without_client(server):
     _, page = server.get()
-    stylesheet = re.search(r'href="(assets/essay\.[0-9a-f]+\.css)"', page).group(1)
+    stylesheet = re.search(r'href="(assets/print\.[0-9a-f]+\.css)"', page).group(1)
 
     status, css = server.get(stylesheet)
 

@@ -733,12 +733,38 @@
   // Printing uses light paper whatever the screen theme.
   // The print media query also changes when print preview or emulation starts,
   // sometimes without a beforeprint event, so both are listened to.
+  // A figure that has not rendered yet prints the picture captured at build
+  // time for readers without JavaScript (inside its <noscript>), in the light
+  // theme, instead of an empty frame. Printing renders every figure too, so a
+  // second print shows them live.
+  function addPrintPictures() {
+    document.querySelectorAll("figure.has-plot:not(.is-interactive)").forEach(function (figure) {
+      const noscript = figure.querySelector("noscript");
+      if (!noscript || figure.querySelector(".figure-print")) {
+        return;
+      }
+      const holder = document.createElement("div");
+      holder.className = "figure-print";
+      // The page's own markup, written by the build (templates/figure.html).
+      holder.innerHTML = noscript.textContent;
+      holder.querySelectorAll("source[media*='dark']").forEach(function (source) { source.remove(); });
+      holder.querySelectorAll("img").forEach(function (image) { image.loading = "eager"; });
+      noscript.after(holder);
+    });
+    if (window.essay && window.essay.embedAll) {
+      window.essay.embedAll();
+    }
+  }
+
   function setUpPrint() {
     const printing = window.matchMedia ? window.matchMedia("print") : null;
     const update = function () {
       applyPlotTheme(printing && printing.matches ? "light" : currentTheme());
     };
-    window.addEventListener("beforeprint", function () { applyPlotTheme("light"); });
+    window.addEventListener("beforeprint", function () {
+      applyPlotTheme("light");
+      addPrintPictures();
+    });
     window.addEventListener("afterprint", update);
     if (printing) {
       printing.addEventListener("change", update);
