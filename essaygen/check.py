@@ -130,7 +130,7 @@ class Checker:
             path.relative_to(self.site).as_posix(): index_page(path.read_text(encoding="utf-8"), set(self.sections))
             for path in sorted(self.site.rglob("*.html"))
         }
-        # Pages inline the site's stylesheet; check_stylesheets reports its theme files by line.
+        # Pages inline the site's stylesheet, whose theme files check_stylesheets reports by line.
         self.site_stylesheets = {path.read_text(encoding="utf-8").strip() for path in self.site.rglob("*.css")}
 
     def run(self) -> Iterator[Finding]:

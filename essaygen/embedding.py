@@ -193,10 +193,10 @@ def pin_ids(item: dict, prefix: str) -> dict:
 
 
 # The figures' items ship as one script beside BokehJS instead of inside the
-# page, so the text arrives without them. One file, because the items share
-# most of their structure and compress far better together; a script rather
-# than JSON, because fetch() cannot read files when the page is opened from disk.
-# Each item is one line: compact JSON has no raw line breaks.
+# page, so the text arrives without them. They share one file because they
+# share most of their structure and compress far better together. It is a
+# script rather than JSON because fetch() cannot read files from file://.
+# Each item is one line, since compact JSON has no raw line breaks.
 ITEM_SCRIPT_PREFIX = "(window.essayItems=window.essayItems||{})["
 ITEM_SCRIPT_MIDDLE = "]="
 ITEM_SCRIPT_SUFFIX = ";"

@@ -57,7 +57,7 @@
     }));
   }
 
-  // Bundles must run in order, because widgets extend the core bundle; ordered
+  // Bundles must run in order, because widgets extend the core bundle. Ordered
   // scripts still download in parallel.
   function loadBokeh() {
     if (!bokehLoaded) {
@@ -82,7 +82,7 @@
     return loadScript(url, false).then(function () {
       const data = window.essayItems && window.essayItems[item.dataset.target];
       if (!data) {
-        throw new Error("essay: " + url + " did not define the figure " + item.dataset.target);
+        throw new Error("essay: figure " + item.dataset.target + " is missing from " + url);
       }
       return data;
     });
