@@ -68,16 +68,20 @@ def essaygen_command(workload: Workload, out: Path, quiet: bool = False) -> list
 
 
 def time_builds(workload: Workload, repetitions: int) -> dict[str, list[Run]]:
-    """Time cold builds (empty figure cache) and warm builds (cache filled by the first)."""
+    """Time cold builds (empty .cache/), cold builds without the figure pictures, and warm builds."""
     cache = workload.root / ".cache"
     out = workload.root / "site"
-    cold, warm = [], []
+    no_pictures = {**os.environ, "ESSAYGEN_SNAPSHOTS": "0"}
+    cold, cold_no_pictures, warm = [], [], []
+    for _ in range(repetitions):
+        shutil.rmtree(cache, ignore_errors=True)
+        cold_no_pictures.append(run_timed(essaygen_command(workload, out), REPO, env=no_pictures))
     for _ in range(repetitions):
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(run_timed(essaygen_command(workload, out), REPO))
     for _ in range(repetitions):
         warm.append(run_timed(essaygen_command(workload, out), REPO))
-    return {"cold": cold, "warm": warm}
+    return {"cold": cold, "cold_no_pictures": cold_no_pictures, "warm": warm}
 
 
 def time_import(repetitions: int) -> list[Run]:

@@ -132,7 +132,11 @@ def targets(results: dict) -> list[list[str]]:
         rows.append(["Every control", "CustomJS < 1 ms, next frame", f"not measured: {reasons}", "n/a"])
 
     for label, runs in (("every cache empty", results["builds"]["cold"]),
+                        ("every cache empty, no pictures for readers without JavaScript",
+                         results["builds"].get("cold_no_pictures", [])),
                         ("caches from an earlier build", results["builds"]["warm"])):
+        if not runs:
+            continue
         data = build_medians(runs)
         rows.append([f"Full build of the essay, {label}", f"median < {FULL_BUILD_MAX_S} s",
                      f"{fmt(data['seconds'], 's', 2)} wall, {fmt(data['cpu_seconds'], 's', 2)} CPU",
@@ -269,14 +273,18 @@ def render(results: dict) -> str:
 def render_builds(results: dict) -> list[str]:
     lines = ["## Build", ""]
     cold = build_medians(results["builds"]["cold"])
+    cold_no_pictures = build_medians(results["builds"].get("cold_no_pictures", []))
     warm = build_medians(results["builds"]["warm"])
     imports = build_medians(results["builds"]["import"])
     rows = []
     for label, data in (
         ("full build, every cache empty", cold),
+        ("full build, every cache empty, `ESSAYGEN_SNAPSHOTS=0` (no pictures)", cold_no_pictures),
         ("full build, caches filled by an earlier build", warm),
         ("Python start-up and imports alone", imports),
     ):
+        if data["seconds"] is None and not data.get("failed"):
+            continue
         rows.append([label, fmt(data["seconds"], "s", 3), fmt(data.get("min"), "s", 3), fmt(data.get("max"), "s", 3),
                      fmt(data["cpu_seconds"], "s", 3), fmt(data["max_rss_mb"], "MB", 1), data.get("runs", 0)])
     lines += table(["What", "Median wall", "Min", "Max", "Median CPU (user + sys)", "Peak RSS", "Runs"], rows)
