@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import rjsmin
 
@@ -232,19 +232,23 @@ def minify_callbacks(item: dict) -> dict:
     without the comments.
     """
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            attributes = node.get("attributes")
-            if node.get("name") == "CustomJS" and isinstance(attributes, dict) and isinstance(attributes.get("code"), str):
-                attributes["code"] = rjsmin.jsmin(attributes["code"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(item)
+    for node in nested_dicts(item):
+        attributes = node.get("attributes")
+        if node.get("name") == "CustomJS" and isinstance(attributes, dict) and isinstance(attributes.get("code"), str):
+            attributes["code"] = rjsmin.jsmin(attributes["code"])
     return item
+
+
+def nested_dicts(node: Any) -> Iterator[dict]:
+    """Yield every dict inside ``node`` (itself included), parents before children."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            yield current
+            stack.extend(reversed(list(current.values())))
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
 
 
 def serialise_item(item: dict) -> str:

@@ -139,7 +139,12 @@ def standalone_policy_of(scanned: _PageScanner) -> str:
 
 def check_no_inline_handlers(html: str, page: str) -> None:
     """Raise when ``html`` has ``on…=`` attributes or ``javascript:`` URLs, which the policy blocks."""
-    found = scan_page(html).handlers
+    raise_for_handlers(scan_page(html), page)
+
+
+def raise_for_handlers(scanned: _PageScanner, page: str) -> None:
+    """Raise when a scanned page has inline event handlers or ``javascript:`` URLs."""
+    found = scanned.handlers
     if found:
         line, tag, attribute = found[0]
         raise BuildError(
@@ -203,14 +208,7 @@ def render_with_policy(
             f"{page}: the inline scripts or styles change when the Content Security Policy is added",
             hint="keep {{ csp }} out of inline <script> and <style> elements",
         )
-    found = scanned.handlers
-    if found:
-        line, tag, attribute = found[0]
-        raise BuildError(
-            f"{page} has an inline event handler <{tag} {attribute}…> on line {line} "
-            f"({len(found)} in all); the Content Security Policy blocks it",
-            hint="attach the handler from theme/essay.js with addEventListener instead",
-        )
+    raise_for_handlers(scanned, page)
     policy = standalone_policy_of(scanned) if standalone else policy_of(scanned)
     # The policy has no double quote, < or &, so it is safe in the attribute unescaped.
     return add_noopener(draft.replace(POLICY_PLACEHOLDER, policy), site_url)
