@@ -277,12 +277,41 @@ def explanations(results: dict, site: Path) -> list[str]:
                 f"- Layout shift while scrolling at {device} width moved: " + ", ".join(f"`{s}`" for s in sources) + "."
             )
 
+    lines += peer_explanations(results.get("peers") or [])
+
     lh = essay.get("lighthouse", {}).get("mobile", {})
     if lh.get("score") is not None:
         lines.append(
             f"- Lighthouse mobile: FCP {lh['fcp_ms']:.0f} ms, LCP {lh['lcp_ms']:.0f} ms, TBT {lh['tbt_ms']:.0f} ms "
             f"and CLS {lh['cls']:.3f} under simulated slow 4G with 4× CPU slowdown. Lighthouse does not scroll, "
             "so no figure renders during its run."
+        )
+    return lines
+
+
+def peer_explanations(peers: list[dict]) -> list[str]:
+    """Return where essaygen's bytes differ from the naive Bokeh page's and Observable's, from this run."""
+    by_name = {peer["name"]: peer for peer in peers if not peer.get("error") and peer.get("bytes")}
+    ours = by_name.get("essaygen")
+    if ours is None:
+        return []
+    lines = []
+    loaded = [size for size in ours["bytes"]["files"] if size.phase != "not loaded"]
+    own = [size for size in loaded if not size.path.rsplit("/", 1)[-1].startswith("bokeh")]
+    naive = next((peer for peer in by_name.values() if peer["kind"] == "bokeh"), None)
+    if naive is not None:
+        lines.append(
+            "- Peers, whole page: essaygen and the naive page load the same two BokehJS bundles. Beside them "
+            "essaygen loads " + ", ".join(f"`{size.path}` {size.gzip / 1000:.1f} KB" for size in own)
+            + " (gzip); `index.html` includes the inline stylesheet, and `essay.js` holds the reader features "
+            "(lazy loading, contents, dark theme, accessible names for Bokeh's controls, links to a view)."
+        )
+    observable = by_name.get("Observable Framework")
+    if observable is not None:
+        lines.append(
+            "- Peers, before first paint: Observable Framework built the text only, while essaygen's page also "
+            "carries the quantisation figure's caption, summary, readouts and the markup of its picture for "
+            "readers without JavaScript."
         )
     return lines
 
