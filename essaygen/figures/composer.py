@@ -353,6 +353,7 @@ function offer_fallback() {
   status.textContent = "Copying is not available here: the link is selected in the box below.";
 }
 write_fragment(figure_name, current_state());
+fragment_writer().flush();
 if (navigator.clipboard && window.isSecureContext) {
   navigator.clipboard.writeText(url).then(() => {
     fallback.hidden = true;
