@@ -7,8 +7,9 @@ figure owns the fragment at a time: the one the reader changed last.
 
 The write is deferred: a callback only records the URL, and one replaceState
 runs :data:`FRAGMENT_WRITE_DELAY_MS` after the last change, because one call
-costs about 0.5 ms (more on a busy page) and Chromium throttles a page that
-calls it hundreds of times in a few seconds. A pending write happens at once
+took about 0.5 ms (median; 95th percentile 4.9 ms) in headless Chromium on the
+essay page (``benchmarks/pageload.py``, ``measure_replace_state``), which is
+more than the rest of a typical callback. A pending write happens at once
 before any click (so a copy-link button reads the new URL) and when the page
 is hidden or left, and is dropped when the reader navigates (back, forward or
 an anchor link), so that it never overwrites the URL they went to.
