@@ -579,9 +579,17 @@ def move_slider_until_shared(page, name):
     handle.focus()
     for key in ("End", "Home"):
         handle.press(key)
+        # The callbacks run after the change and write the fragment a moment later.
+        page.evaluate("() => new Promise((resolve) => setTimeout(() => requestAnimationFrame(resolve), 0))")
+        page.wait_for_function(FRAGMENT_WRITTEN_JS)
         if page.evaluate("(name) => location.hash.startsWith('#' + name + ':')", name):
             return True
     return False
+
+
+# True once the figures' deferred fragment writer (essaygen/figures/_fragment.py)
+# has no URL left to write, or has never been used on the page.
+FRAGMENT_WRITTEN_JS = "() => window.essay_fragment_writer === undefined || window.essay_fragment_writer.url === null"
 
 
 SHARING_FIGURES = """() => Array.from(document.querySelectorAll("figure[data-figure]"))

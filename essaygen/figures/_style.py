@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bokeh.models import Legend, LegendItem
+from bokeh.models import ColumnDataSource, GlyphRenderer, Legend, LegendItem
 from bokeh.plotting import figure as bokeh_figure
 
 # One colour per technique, used in every figure so a reader learns them once.
@@ -52,10 +52,12 @@ def new_plot(**options: Any):
 def add_top_legend(plot, entries: list[tuple[str, Any]]) -> Legend:
     """Place a one-row legend above the plot, where it never covers data on a phone.
 
-    ``entries`` are (label, renderer) pairs in reading order.
+    ``entries`` are (label, renderer) pairs in reading order. Each item draws a
+    :func:`legend_stand_in` of its renderer, so that a callback that changes the
+    renderer's data does not rebuild the legend.
     """
     legend = Legend(
-        items=[LegendItem(label=label, renderers=[renderer]) for label, renderer in entries],
+        items=[LegendItem(label=label, renderers=[legend_stand_in(plot, renderer)]) for label, renderer in entries],
         orientation="horizontal",
         location="top_left",
         background_fill_alpha=0,
@@ -67,3 +69,20 @@ def add_top_legend(plot, entries: list[tuple[str, Any]]) -> Legend:
     )
     plot.add_layout(legend, "above")
     return legend
+
+
+def legend_stand_in(plot, renderer: GlyphRenderer) -> GlyphRenderer:
+    """Add to ``plot`` a hidden copy of ``renderer`` with the first row of its data, for a legend item.
+
+    BokehJS 3.9 rebuilds a legend's DOM and canvases whenever any model that its
+    items reference changes, which includes the data source of each item's
+    renderer. A CustomJS that assigns that source's ``data`` would pay for the
+    rebuild on every change. The copy draws the same legend glyph from a source
+    that never changes, and is not drawn in the plot because it is hidden.
+    """
+    data = {key: list(column[:1]) for key, column in renderer.data_source.data.items()}
+    stand_in = GlyphRenderer(
+        data_source=ColumnDataSource(data), glyph=renderer.glyph.clone(), visible=False
+    )
+    plot.renderers.append(stand_in)
+    return stand_in

@@ -50,7 +50,7 @@ from ._format import FORMAT_JS, format_gb, format_number, format_params, format_
 from ._fragment import FRAGMENT_JS, restore_on_ready
 from ._precision import precision_options
 from ._readouts import control_row
-from ._style import HIGHLIGHT, NEUTRAL, TECHNIQUE_COLOURS, new_plot
+from ._style import HIGHLIGHT, NEUTRAL, TECHNIQUE_COLOURS, legend_stand_in, new_plot
 
 NAME = "composer"
 SLIDER_MARGIN = (5, 18, 5, 18)  # room for the slider handle at either end
@@ -251,7 +251,10 @@ function current_state() {
 """
 
 # Recompute every output from the lookup tables, in numpy's order of operations.
+# With a real base model the size slider is disabled and only shows the nearest
+# grid size, so the change this callback makes to it needs no second update.
 UPDATE_JS = """
+if (cb_obj === controls.params && controls.model.value !== custom) return;
 const s = current_state();
 const custom_size = s.model === custom;
 controls.params.disabled = !custom_size;
@@ -287,10 +290,12 @@ const steps = [q0];
 for (const key of ["bits", "prune", "distil", "rank"]) steps.push(steps[steps.length - 1] * q[key]);
 steps.push(quality);
 
-footprint.data = {y: ["At 16 bits", "Composed"], gb: [base_gb, gb], colour: footprint.data.colour};
+// Patching only the changed cells spares BokehJS the deep comparison of old and
+// new columns that an assignment to data makes.
+footprint.patch({gb: [[0, base_gb], [1, gb]]});
 footprint_range.end = Math.max(95, 1.1 * Math.max(base_gb, gb));
-waterfall.data = waterfall_data(steps, q);
-composed.data = {gb: [gb], quality: [quality], base_gb: [base_gb], q0: [q0]};
+waterfall.patch(waterfall_patches(steps, q));
+composed.patch({gb: [[0, gb]], quality: [[0, quality]], base_gb: [[0, base_gb]], q0: [[0, q0]]});
 scatter_range.start = Math.min(0.2, gb / 2);
 
 set_text("gb", format_gb(gb));
@@ -309,14 +314,15 @@ function set_text(key, text) {
   const element = document.getElementById(`${figure_name}-${key}`);
   if (element !== null) element.textContent = text;
 }
-function waterfall_data(steps, q) {
+function waterfall_patches(steps, q) {
   // Each technique row spans from the quality after it to the quality before it.
   const left = [0, steps[1], steps[2], steps[3], steps[4], 0];
   const right = [steps[0], steps[0], steps[1], steps[2], steps[3], steps[5]];
   const text = [format_quality(steps[0]), "× " + format_number(q.bits, 3), "× " + format_number(q.prune, 3),
                 "× " + format_number(q.distil, 3), "× " + format_number(q.rank, 3), format_quality(steps[5])];
-  return {step: waterfall.data.step, left: left, right: right, colour: waterfall.data.colour, text: text,
-          text_x: right.map((x) => Math.max(x, 0))};
+  const rows = {start: 0, stop: left.length};
+  return {left: [[rows, left]], right: [[rows, right]], text: [[rows, text]],
+          text_x: [[rows, right.map((x) => Math.max(x, 0))]]};
 }
 """
 
@@ -353,6 +359,7 @@ function offer_fallback() {
   status.textContent = "Copying is not available here: the link is selected in the box below.";
 }
 write_fragment(figure_name, current_state());
+fragment_writer().flush();
 if (navigator.clipboard && window.isSecureContext) {
   navigator.clipboard.writeText(url).then(() => {
     fallback.hidden = true;
@@ -475,8 +482,9 @@ def scatter_plot(model, composition: Composition):
         items=[
             LegendItem(label="real models, 16 bits", renderers=[dots], index=0),
             LegendItem(label="real models, INT4 (rule of thumb)", renderers=[dots], index=count),
-            LegendItem(label="your base model", renderers=[start]),
-            LegendItem(label="composed", renderers=[star]),
+            # The composed source changes with every control, so these items draw stand-ins.
+            LegendItem(label="your base model", renderers=[legend_stand_in(plot, start)]),
+            LegendItem(label="composed", renderers=[legend_stand_in(plot, star)]),
         ],
         location="top_left", orientation="vertical", background_fill_alpha=0, border_line_alpha=0,
         label_text_font_size="11px", glyph_height=14, glyph_width=14, padding=2, spacing=0, margin=4,

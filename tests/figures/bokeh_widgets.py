@@ -2,9 +2,9 @@
 
 Controls and data sources are found by their Bokeh ``name`` in any of the
 page's Bokeh documents. A CustomJS callback runs asynchronously after a value
-changes. The figures tested with these helpers write the URL fragment as the
-last step of their update, so a test waits for the expected fragment before it
-reads readouts or data.
+changes. The figures tested with these helpers record the URL fragment as the
+last step of their update and write it shortly after the last change, so a
+test waits for the expected fragment before it reads readouts or data.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ def source_data(page, name: str) -> dict[str, list]:
 def fragment(figure_name: str, state: dict[str, str]) -> str:
     """Return the fragment a figure writes for ``state``, as URLSearchParams would encode it."""
     return f"#{figure_name}:{urlencode(state)}"
+
+
+# True once the figures' deferred fragment writer (essaygen/figures/_fragment.py)
+# has no URL left to write, or has never been used on the page.
+FRAGMENT_WRITTEN_JS = "() => window.essay_fragment_writer === undefined || window.essay_fragment_writer.url === null"
 
 
 def wait_for_fragment(page, expected: str) -> None:

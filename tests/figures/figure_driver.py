@@ -16,7 +16,7 @@ import html5lib
 from bokeh.models import CustomJS
 from bokeh.model import Model
 
-from bokeh_widgets import FIND_MODEL_JS, PHONE, python_callbacks
+from bokeh_widgets import FIND_MODEL_JS, FRAGMENT_WRITTEN_JS, PHONE, python_callbacks
 from browser import PageWatcher, wait_for_figures
 from essaygen.figures import FigureParts, load_registry
 
@@ -183,4 +183,6 @@ def fragment_verdict(page, figure_name: str) -> str:
 
 
 def current_fragment(page) -> str:
+    """Return the decoded fragment once no deferred fragment write is pending."""
+    page.wait_for_function(FRAGMENT_WRITTEN_JS)
     return page.evaluate("() => decodeURIComponent(window.location.hash)")
