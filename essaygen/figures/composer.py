@@ -292,10 +292,10 @@ steps.push(quality);
 
 // Patching only the changed cells spares BokehJS the deep comparison of old and
 // new columns that an assignment to data makes.
-footprint.patch({gb: [[0, base_gb], [1, gb]]});
+patch_if_changed(footprint, {gb: [[0, base_gb], [1, gb]]});
 footprint_range.end = Math.max(95, 1.1 * Math.max(base_gb, gb));
-waterfall.patch(waterfall_patches(steps, q));
-composed.patch({gb: [[0, gb]], quality: [[0, quality]], base_gb: [[0, base_gb]], q0: [[0, q0]]});
+patch_if_changed(waterfall, waterfall_patches(steps, q));
+patch_if_changed(composed, {gb: [[0, gb]], quality: [[0, quality]], base_gb: [[0, base_gb]], q0: [[0, q0]]});
 scatter_range.start = Math.min(0.2, gb / 2);
 
 set_text("gb", format_gb(gb));
@@ -313,6 +313,20 @@ WATERFALL_JS = """
 function set_text(key, text) {
   const element = document.getElementById(`${figure_name}-${key}`);
   if (element !== null) element.textContent = text;
+}
+function patch_if_changed(source, patches) {
+  // A patch repaints even when every value is equal, so patch only when one differs.
+  for (const [column, edits] of Object.entries(patches)) {
+    const data = source.data[column];
+    for (const [where, value] of edits) {
+      const changed = typeof where === "number" ? data[where] !== value
+        : value.some((item, offset) => data[where.start + offset] !== item);
+      if (changed) {
+        source.patch(patches);
+        return;
+      }
+    }
+  }
 }
 function waterfall_patches(steps, q) {
   // Each technique row spans from the quality after it to the quality before it.
