@@ -310,6 +310,11 @@ async def capture_variant(
         await page.goto(page_path.as_uri())
         await page.wait_for_function("() => window.essay !== undefined", timeout=RENDER_TIMEOUT_MS)
         await page.evaluate("() => window.essay.embedAll()")
+        # Every Bokeh document reports idle once its first layout and paint are done.
+        await page.wait_for_function(
+            "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents.every((document) => document.is_idle)",
+            timeout=RENDER_TIMEOUT_MS,
+        )
         # Two frames let Bokeh finish painting after the embed promise resolves.
         await page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         if errors:

@@ -731,7 +731,8 @@ def test_print_before_scrolling_shows_pictures(desktop_context, site_url):
         assert row["picture"] and "-wide-light." in row["picture"], row
         assert row["pictureShown"] and not row["rootShown"], row
     page.wait_for_function("() => Array.from(document.querySelectorAll('.figure-print img')).every((i) => i.complete && i.naturalWidth > 0)")
-    wait_for_figures(page)
     page.emulate_media(media="screen")
+    page.evaluate("() => essay.embedAll()")
+    wait_for_figures(page)
     assert page.evaluate("() => Array.from(document.querySelectorAll('.figure-print')).every((p) => getComputedStyle(p).display === 'none')")
     watcher.assert_clean()

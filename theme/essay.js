@@ -271,7 +271,7 @@
 .noUi-touch-area { position: absolute; inset: -10px; }
 .bk-slider-title { color: var(--text); }
 @media print {
-  :host(.bk-Slider), :host(.bk-RangeSlider), :host(.bk-Select), :host(.bk-RadioButtonGroup),
+  :host(.bk-Slider), :host(.bk-RangeSlider), :host(.bk-CategoricalSlider), :host(.bk-Select), :host(.bk-RadioButtonGroup),
   :host(.bk-RadioGroup), :host(.bk-CheckboxGroup), :host(.bk-CheckboxButtonGroup), :host(.bk-Button),
   :host(.bk-Toggle), :host(.bk-Switch), :host(.bk-Spinner), :host(.bk-NumericInput), :host(.bk-Dropdown) {
     display: none !important;
@@ -730,13 +730,10 @@
     appliedTheme = theme;
   }
 
-  // Printing uses light paper whatever the screen theme.
-  // The print media query also changes when print preview or emulation starts,
-  // sometimes without a beforeprint event, so both are listened to.
   // A figure that has not rendered yet prints the picture captured at build
   // time for readers without JavaScript (inside its <noscript>), in the light
-  // theme, instead of an empty frame. Printing renders every figure too, so a
-  // second print shows them live.
+  // theme, instead of an empty frame. Figures are not rendered for printing,
+  // because a plot sized for the screen is cut at the paper's edge.
   function addPrintPictures() {
     document.querySelectorAll("figure.has-plot:not(.is-interactive)").forEach(function (figure) {
       const noscript = figure.querySelector("noscript");
@@ -751,11 +748,13 @@
       holder.querySelectorAll("img").forEach(function (image) { image.loading = "eager"; });
       noscript.after(holder);
     });
-    if (window.essay && window.essay.embedAll) {
-      window.essay.embedAll();
-    }
   }
 
+  // Printing uses light paper whatever the screen theme.
+  // The print media query also changes when print preview or emulation starts,
+  // sometimes without a beforeprint event, so both are listened to.
+  // NOTE: a figure rendered before printing prints live at its screen width,
+  // which a narrower page cuts on the right.
   function setUpPrint() {
     const printing = window.matchMedia ? window.matchMedia("print") : null;
     const update = function () {
