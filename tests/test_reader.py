@@ -460,6 +460,10 @@ def test_page_without_javascript_shows_fallbacks(built_site, site_url):
         buttons_hidden = page.evaluate(
             "Array.from(document.querySelectorAll('.masthead-button, .copy-link')).every(b => b.getBoundingClientRect().height === 0)"
         )
+        # Prompts to tap a point ask for something that needs JavaScript.
+        tap_prompts = page.evaluate(
+            "Array.from(document.querySelectorAll('.readout-point')).map(p => p.getBoundingClientRect().height)"
+        )
         toc_visible = page.locator("#toc").is_visible()
         page.close()
         watcher.assert_clean()
@@ -473,6 +477,8 @@ def test_page_without_javascript_shows_fallbacks(built_site, site_url):
     for item in figures:
         assert item["image"] == FIGURES[item["name"]].picture, item["name"]
     assert buttons_hidden
+    assert tap_prompts, "no figure has a tap prompt"
+    assert all(height == 0 for height in tap_prompts)
     assert toc_visible
 
 
