@@ -319,7 +319,7 @@ class Checker:
         problem = self.missing_target(page_name, source)
         if problem:
             return "", f"the figure's item script is missing: {problem}"
-        target = unquote(urlsplit(urljoin("/" + page_name, source)).path).lstrip("/")
+        target = self.site_target(page_name, source)
         items = items_from_script((self.site / target).read_text(encoding="utf-8"))
         if items is None:
             return "", f"{target} is not a figure item script made by essaygen"
@@ -327,15 +327,19 @@ class Checker:
             return "", f"{target} has no item for {element.attrs.get('data-target')!r}"
         return items[element.attrs["data-target"]], None
 
-    def missing_target(self, page_name: str, url: str) -> str | None:
-        """Return why ``url`` (relative to ``page_name``) has no target in the site, or None."""
-        parts = urlsplit(urljoin("/" + page_name, url))
-        target = unquote(parts.path).lstrip("/")
+    def site_target(self, page_name: str, url: str) -> str:
+        """Return the site path that ``url`` (relative to ``page_name``) points to, with folders as their index.html."""
+        target = unquote(urlsplit(urljoin("/" + page_name, url)).path).lstrip("/")
         if target == "" or target.endswith("/"):
             target += "index.html"
         if (self.site / target).is_dir():
             target += "/index.html"
-        fragment = unquote(parts.fragment)
+        return target
+
+    def missing_target(self, page_name: str, url: str) -> str | None:
+        """Return why ``url`` (relative to ``page_name``) has no target in the site, or None."""
+        target = self.site_target(page_name, url)
+        fragment = unquote(urlsplit(url).fragment)
         if not (self.site / target).is_file():
             return f"{target} is not in the site"
         if fragment.lower() in TOP_FRAGMENTS or not target.endswith(".html"):

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import bokeh
 import tinycss2
 
-from .assets import ASSETS_DIR, AssetMap, stylesheet_source
+from .assets import ASSETS_DIR, STYLESHEET, AssetMap, stylesheet_source
 from .config import SiteConfig
 from .content import Section
 from .embedding import BuiltFigure
@@ -40,7 +40,6 @@ FRAGMENT_FILE = "essay.html"
 FRAGMENT_OUT_DIR = "site-fragment"
 SCOPE_CLASS = "essaygen"
 SCOPED_CSS_NAME = "essay-fragment.css"
-THEME_CSS = "essay.css"
 PRINT_CSS = "print.css"
 
 # Rules whose contents are themselves rules to scope; other at-rules
@@ -189,7 +188,7 @@ def render_fragment(
     options: FragmentOptions,
 ) -> int:
     """Write the fragment and its scoped stylesheet into ``writer``; return the page count (1)."""
-    theme_css = paths.theme / THEME_CSS
+    theme_css = paths.theme / STYLESHEET
     # One stylesheet for the host page: the theme, the placed figures' styles and the print rules.
     source = stylesheet_source(paths.theme, [figure.name for figure in figures])
     print_css = paths.theme / PRINT_CSS

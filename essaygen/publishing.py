@@ -125,13 +125,8 @@ def policy_of(scanned: _PageScanner) -> str:
     return "; ".join(parts)
 
 
-def standalone_policy(html: str) -> str:
-    """Return the policy of a page without scripts, such as 404.html: its own inline styles only."""
-    return standalone_policy_of(scan_page(html))
-
-
 def standalone_policy_of(scanned: _PageScanner) -> str:
-    """Return the policy of a scanned page without scripts: its own inline styles only."""
+    """Return the policy of a scanned page without scripts, such as 404.html: its own inline styles only."""
     styles = sorted({source_hash(text) for text in scanned.styles})
     style_sources = " ".join(styles) or "'none'"
     return f"default-src 'none'; style-src {style_sources}; base-uri 'none'; form-action 'none'"
