@@ -14,17 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from essaygen.snapshots import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 (needs the repository on sys.path)
+
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {
     "viewport": {"width": 390, "height": 844},

@@ -41,19 +41,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from essaygen.snapshots import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 (needs the repository on sys.path)
+
 PROJECT_INPUTS = ("content", "data", "templates", "theme")
 CONFIG_FILE = "essay.toml"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Guards against a hung server; they bound the wait and are no performance limit.
 STARTUP_TIMEOUT_S = 300
 RELOAD_TIMEOUT_MS = 300_000

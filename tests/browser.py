@@ -22,17 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from essaygen.snapshots import CHROMIUM, CHROMIUM_ARGS
+
 
 
 def require_chromium() -> str:
