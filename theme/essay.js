@@ -758,7 +758,11 @@
   function setUpPrint() {
     const printing = window.matchMedia ? window.matchMedia("print") : null;
     const update = function () {
-      applyPlotTheme(printing && printing.matches ? "light" : currentTheme());
+      const isPrinting = Boolean(printing && printing.matches);
+      if (isPrinting) {
+        addPrintPictures();
+      }
+      applyPlotTheme(isPrinting ? "light" : currentTheme());
     };
     window.addEventListener("beforeprint", function () {
       applyPlotTheme("light");
