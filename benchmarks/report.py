@@ -194,6 +194,7 @@ def peer_comparison(results: dict) -> dict[str, list[str]]:
     if ours is None:
         return {"ahead_failures": ["peers were not run"], "naive_failures": ["peers were not run"]}
     mine = peer_metrics(ours)
+    warm_builds = warm_build_medians(ours)
     for peer in peers:
         if peer is ours or peer.get("error"):
             continue
@@ -208,7 +209,7 @@ def peer_comparison(results: dict) -> dict[str, list[str]]:
                     continue
                 worse = value < other if key in HIGHER_IS_BETTER else value > other
                 if worse:
-                    warm = warm_build_medians(ours).get(key)
+                    warm = warm_builds.get(key)
                     again = f" (with the caches of an earlier build {fmt(warm, digits=2)})" if warm is not None else ""
                     naive_failures.append(f"{key}: {fmt(value, digits=2)}{again} vs {fmt(other, digits=2)}")
     return {"ahead_failures": ahead_failures, "naive_failures": naive_failures}

@@ -293,23 +293,24 @@ def explanations(results: dict, site: Path) -> list[str]:
 
 
 def peer_explanations(peers: list[dict]) -> list[str]:
-    """Return where essaygen's bytes differ from the naive Bokeh page's and Observable's, from this run."""
+    """Return why essaygen differs from the naive Bokeh page and Observable Framework in this run."""
     by_name = {peer["name"]: peer for peer in peers if not peer.get("error") and peer.get("bytes")}
     ours = by_name.get("essaygen")
     if ours is None:
         return []
     lines = []
-    loaded = [size for size in ours["bytes"]["files"] if size.phase != "not loaded"]
-    own = [size for size in loaded if not size.path.rsplit("/", 1)[-1].startswith("bokeh")]
+
     naive = next((peer for peer in by_name.values() if peer["kind"] == "bokeh"), None)
     if naive is not None:
+        own = [size for size in ours["bytes"]["files"]
+               if size.phase != "not loaded" and not size.path.rsplit("/", 1)[-1].startswith("bokeh")]
         lines.append(
             "- Peers, whole page: essaygen and the naive page load the same two BokehJS bundles. Beside them "
             "essaygen loads " + ", ".join(f"`{size.path}` {size.gzip / 1000:.1f} KB" for size in own)
             + " (gzip); `index.html` includes the inline stylesheet, and `essay.js` holds the reader features "
             "(lazy loading, contents, dark theme, accessible names for Bokeh's controls, links to a view)."
         )
-    if naive is not None:
+
         mine, theirs = ours.get("load", {}), naive.get("load", {})
         if None not in (mine.get("interactive_ms"), theirs.get("interactive_ms"), mine.get("fcp_ms"), theirs.get("fcp_ms")):
             lines.append(
@@ -319,15 +320,15 @@ def peer_explanations(peers: list[dict]) -> list[str]:
                 f"{mine['fcp_ms']:.0f} ms against {theirs['fcp_ms']:.0f} ms), and the harness asks for the figure "
                 "at once rather than when a reader scrolls to it."
             )
-    cold = [run for run in ours.get("builds", []) if run.returncode == 0]
-    if naive is not None and cold and ours.get("warm_builds"):
-        lines.append(
-            "- Peers, build: essaygen's first build captures the figure's pictures for readers without JavaScript "
-            "in Chromium, which takes most of its time and memory (Chromium's peak RSS counts as the build's); "
-            "the naive page has no such pictures. Later builds reuse them from `.cache/`."
-        )
-    observable = by_name.get("Observable Framework")
-    if observable is not None:
+
+        if any(run.returncode == 0 for run in ours.get("builds", [])) and ours.get("warm_builds"):
+            lines.append(
+                "- Peers, build: essaygen's first build captures the figure's pictures for readers without "
+                "JavaScript in Chromium, which takes most of its time and memory (Chromium's peak RSS counts as "
+                "the build's); the naive page has no such pictures. Later builds reuse them from `.cache/`."
+            )
+
+    if "Observable Framework" in by_name:
         lines.append(
             "- Peers, before first paint: Observable Framework built the text only, while essaygen's page also "
             "carries the quantisation figure's caption, summary, readouts and the markup of its picture for "
